@@ -1,0 +1,43 @@
+# Two commands on a fresh machine:  make book   (build the HTML book)   make test   (run every test)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: book test unit nbval book-check browser bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e ".[book,test,bench]"
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build
+	CONVVIS_STATIC=1 $(VENV)/bin/jupyter-book build --all -W --keep-going .
+	$(PY) scripts/postbuild.py _build/html
+	@echo "book: open _build/html/index.html"
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/ --ignore=tests/browser
+
+nbval: $(STAMP)
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
+
+browser: $(STAMP)
+	$(PY) -m pytest -q tests/browser
+
+# The README's test command: unit tests, every notebook under nbval, a clean -W book build, the browser test.
+test: system-deps unit nbval book browser
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf _build

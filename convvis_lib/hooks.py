@@ -1,0 +1,97 @@
+"""Capture activations and gradients by layer name; always clean up."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .models import ModelInfo, get_module
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` (and every submodule) in eval mode; restore each module's mode on exit."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes.items():
+            m.training = training
+
+
+@contextmanager
+def capture_activations(model: nn.Module, info: ModelInfo | None, layers: str | Sequence[str],
+                        detach: bool = True) -> Iterator[dict[str, torch.Tensor]]:
+    """Record the output of each named layer during forward passes inside the block.
+
+    Yields a dict ``{layer: tensor}`` that is filled as the model runs (the last
+    call wins when a module runs twice). Hooks are removed on exit, also after
+    an exception.
+    """
+    names = [layers] if isinstance(layers, str) else list(layers)
+    modules = {n: get_module(model, info, n) for n in names}  # validate before hooking
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+
+    def make_hook(name: str):
+        def hook(_module, _inputs, output):
+            store[name] = output.detach() if detach else output
+        return hook
+
+    try:
+        for name, module in modules.items():
+            handles.append(module.register_forward_hook(make_hook(name)))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def get_activations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor,
+                    layers: str | Sequence[str], batch_size: int = 256) -> dict[str, torch.Tensor]:
+    """Activations of ``layers`` for inputs ``x``, computed in eval mode without gradients."""
+    from .preprocess import check_input
+    check_input(info, x)
+    names = [layers] if isinstance(layers, str) else list(layers)
+    chunks: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    with eval_mode(model), torch.inference_mode(), capture_activations(model, info, names) as acts:
+        for i in range(0, len(x), batch_size):
+            model(x[i:i + batch_size])
+            for n in names:
+                chunks[n].append(acts[n])
+    return {n: torch.cat(c) for n, c in chunks.items()}
+
+
+@contextmanager
+def capture_gradients(model: nn.Module, info: ModelInfo | None,
+                      layers: str | Sequence[str]) -> Iterator[dict[str, torch.Tensor]]:
+    """Record d(output)/d(layer output) for each named layer during backward passes."""
+    names = [layers] if isinstance(layers, str) else list(layers)
+    modules = {n: get_module(model, info, n) for n in names}
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+
+    def make_hook(name: str):
+        def hook(_module, _grad_in, grad_out):
+            store[name] = grad_out[0].detach()
+        return hook
+
+    try:
+        for name, module in modules.items():
+            handles.append(module.register_full_backward_hook(make_hook(name)))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def count_hooks(model: nn.Module) -> int:
+    """Number of forward/backward hooks registered on ``model``'s modules (for tests)."""
+    total = 0
+    for m in model.modules():
+        total += len(m._forward_hooks) + len(m._forward_pre_hooks)
+        total += len(m._backward_hooks) + len(m._backward_pre_hooks)
+    return total

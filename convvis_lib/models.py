@@ -1,0 +1,209 @@
+"""Model registry: the embedded FashionNet and torchvision ImageNet models."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import FASHION_CLASSES_EN, FASHION_CLASSES_KO
+from .errors import ConvVisError, WeightsUnavailableError, choice_error
+from .fashionnet import FashionNet
+from .net import can_reach
+
+FASHIONNET_WEIGHTS = "fashionnet.safetensors"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+FASHION_MEAN = (0.2860,)
+FASHION_STD = (0.3530,)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the chapters need to know about a model.
+
+    ``layers`` maps a friendly layer name to the module whose *output* is that
+    layer's activation (after its ReLU where there is one); ``weights`` maps a
+    name to the conv/linear module holding that layer's filters.
+    """
+
+    name: str
+    dataset: str
+    class_names: tuple[str, ...]
+    class_names_ko: tuple[str, ...]
+    input_size: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    layers: dict[str, str] = field(default_factory=dict)
+    weights: dict[str, str] = field(default_factory=dict)
+    pretrained: bool = True
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def layer_names(self) -> list[str]:
+        return list(self.layers)
+
+    def class_index(self, cls: int | str) -> int:
+        """Index of a class given as an index, an English or a Korean name."""
+        if isinstance(cls, (int,)) and not isinstance(cls, bool) and 0 <= cls < self.num_classes:
+            return int(cls)
+        if hasattr(cls, "item") and not isinstance(cls, str):
+            return self.class_index(int(cls.item()))
+        for names in (self.class_names, self.class_names_ko):
+            if cls in names:
+                return names.index(cls)
+        if isinstance(cls, int):
+            raise ConvVisError(f"class index {cls} out of range; allowed: 0..{self.num_classes - 1}")
+        raise choice_error("class", cls, self.class_names_ko if self.dataset == "fashion-mnist" else self.class_names)
+
+    def label(self, idx: int) -> str:
+        """Korean class name (the English one where no Korean name exists)."""
+        return self.class_names_ko[idx]
+
+
+def _fashion_info(pretrained: bool) -> ModelInfo:
+    layers = {"conv1": "relu1", "pool1": "pool1", "conv2": "relu2", "pool2": "pool2",
+              "conv3": "relu3", "pool3": "pool3", "fc1": "relu4", "fc2": "fc2"}
+    weights = {"conv1": "conv1", "conv2": "conv2", "conv3": "conv3", "fc1": "fc1", "fc2": "fc2"}
+    return ModelInfo("fashionnet", "fashion-mnist", FASHION_CLASSES_EN, FASHION_CLASSES_KO,
+                     (1, 28, 28), FASHION_MEAN, FASHION_STD, layers, weights, pretrained)
+
+
+def _alexnet_layout() -> tuple[dict[str, str], dict[str, str]]:
+    layers = {"conv1": "features.1", "pool1": "features.2", "conv2": "features.4", "pool2": "features.5",
+              "conv3": "features.7", "conv4": "features.9", "conv5": "features.11", "pool5": "features.12",
+              "fc6": "classifier.2", "fc7": "classifier.5", "fc8": "classifier.6"}
+    weights = {"conv1": "features.0", "conv2": "features.3", "conv3": "features.6", "conv4": "features.8",
+               "conv5": "features.10", "fc6": "classifier.1", "fc7": "classifier.4", "fc8": "classifier.6"}
+    return layers, weights
+
+
+def _vgg16_layout() -> tuple[dict[str, str], dict[str, str]]:
+    layers, weights = {}, {}
+    idx = 0
+    for block, n in enumerate((2, 2, 3, 3, 3), start=1):
+        for j in range(1, n + 1):
+            weights[f"conv{block}_{j}"] = f"features.{idx}"
+            layers[f"conv{block}_{j}"] = f"features.{idx + 1}"
+            idx += 2
+        layers[f"pool{block}"] = f"features.{idx}"
+        idx += 1
+    layers.update({"fc6": "classifier.1", "fc7": "classifier.4", "fc8": "classifier.6"})
+    weights.update({"fc6": "classifier.0", "fc7": "classifier.3", "fc8": "classifier.6"})
+    return layers, weights
+
+
+def _resnet18_layout() -> tuple[dict[str, str], dict[str, str]]:
+    layers = {"conv1": "relu", "pool1": "maxpool", "layer1": "layer1", "layer2": "layer2",
+              "layer3": "layer3", "layer4": "layer4", "avgpool": "avgpool", "fc": "fc"}
+    weights = {"conv1": "conv1", "layer1": "layer1.0.conv1", "layer2": "layer2.0.conv1",
+               "layer3": "layer3.0.conv1", "layer4": "layer4.0.conv1", "fc": "fc"}
+    return layers, weights
+
+
+IMAGENET_MODELS = {
+    "alexnet": ("alexnet", "AlexNet_Weights", _alexnet_layout),
+    "vgg16": ("vgg16", "VGG16_Weights", _vgg16_layout),
+    "resnet18": ("resnet18", "ResNet18_Weights", _resnet18_layout),
+}
+MODEL_NAMES = ("fashionnet",) + tuple(IMAGENET_MODELS)
+
+
+def fashionnet_weights_path() -> Path:
+    return Path(str(resources.files("convvis_lib").joinpath("assets", FASHIONNET_WEIGHTS)))
+
+
+def _load_fashionnet(pretrained: bool) -> tuple[nn.Module, ModelInfo]:
+    model = FashionNet()
+    if pretrained:
+        from safetensors.torch import load_file
+        path = fashionnet_weights_path()
+        if not path.is_file():
+            raise WeightsUnavailableError(f"{path} is missing; run `python -m convvis_lib.train` to create it")
+        model.load_state_dict(load_file(str(path)))
+    return model.eval(), _fashion_info(pretrained)
+
+
+def imagenet_weights_cached(weights) -> Path | None:
+    """Path of the torch hub checkpoint for ``weights`` if it is already on disk."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    return path if path.is_file() else None
+
+
+def _imagenet_state_dict(weights, timeout: float) -> dict:
+    cached = imagenet_weights_cached(weights)
+    if cached is not None:
+        return torch.load(cached, map_location="cpu", weights_only=True)
+    if not can_reach(weights.url, timeout=timeout):
+        raise WeightsUnavailableError(
+            f"pretrained weights for this model are not cached ({Path(weights.url).name}) and "
+            f"{weights.url.split('/')[2]} is unreachable (no network?)")
+    return weights.get_state_dict(progress=False)
+
+
+def _load_imagenet(name: str, pretrained: bool, allow_random: bool, timeout: float) -> tuple[nn.Module, ModelInfo]:
+    import torchvision.models as tvm
+    builder_name, weights_name, layout = IMAGENET_MODELS[name]
+    weights = getattr(tvm, weights_name).IMAGENET1K_V1
+    model = getattr(tvm, builder_name)(weights=None)
+    loaded = False
+    if pretrained:
+        try:
+            model.load_state_dict(_imagenet_state_dict(weights, timeout))
+            loaded = True
+        except WeightsUnavailableError:
+            if not allow_random:
+                raise
+            warnings.warn(f"{name}: pretrained weights unavailable, using random weights", stacklevel=3)
+    for module in model.modules():  # inplace ReLU breaks backward hooks
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+    categories = tuple(weights.meta["categories"])
+    layers, weight_layers = layout()
+    info = ModelInfo(name, "imagenet", categories, categories, (3, 224, 224),
+                     IMAGENET_MEAN, IMAGENET_STD, layers, weight_layers, loaded)
+    return model.eval(), info
+
+
+def load_model(name: str = "fashionnet", pretrained: bool = True, allow_random: bool = False,
+               timeout: float = 4.0) -> tuple[nn.Module, ModelInfo]:
+    """Return ``(model, info)`` in eval mode.
+
+    ``fashionnet`` loads the weights shipped in the package. ImageNet models
+    (``alexnet``, ``vgg16``, ``resnet18``) load torchvision's pretrained weights
+    from the torch hub cache or download them; if neither works within
+    ``timeout`` seconds, raise :class:`WeightsUnavailableError`, or with
+    ``allow_random=True`` warn and keep random weights (``info.pretrained`` is False).
+    """
+    if not isinstance(name, str) or name.lower() not in MODEL_NAMES:
+        raise choice_error("model", name, MODEL_NAMES)
+    name = name.lower()
+    if name == "fashionnet":
+        return _load_fashionnet(pretrained)
+    return _load_imagenet(name, pretrained, allow_random, timeout)
+
+
+def load_model_or_fallback(name: str) -> tuple[nn.Module, ModelInfo]:
+    """For notebooks: load ``name``; if its weights cannot be had, say so in Korean and use fashionnet."""
+    try:
+        return load_model(name)
+    except WeightsUnavailableError as err:
+        print(f"⚠️ '{name}'의 사전 학습 가중치를 받을 수 없어 내장 모델 fashionnet으로 계속합니다. ({err})")
+        return load_model("fashionnet")
+
+
+def get_module(model: nn.Module, info: ModelInfo | None, layer: str, kind: str = "layers") -> nn.Module:
+    """Module for a friendly layer name (``info.layers``/``info.weights``) or a raw module path."""
+    table = getattr(info, kind) if info is not None else {}
+    path = table.get(layer, layer) if isinstance(layer, str) else layer
+    modules = dict(model.named_modules())
+    if not isinstance(path, str) or path == "" or path not in modules:
+        allowed = list(table) if table else [n for n in modules if n]
+        raise choice_error("layer", layer, allowed)
+    return modules[path]

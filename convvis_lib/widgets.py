@@ -1,0 +1,133 @@
+"""Layer/class selectors and the explorer: live in a kernel, pre-rendered in the book."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+import itertools
+import os
+from typing import Callable, Sequence
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+from .errors import ConvVisError
+from .models import ModelInfo
+
+STATIC_ENV = "CONVVIS_STATIC"
+MAX_STATIC_RENDERS = 64
+STYLE = {"description_width": "initial"}
+
+
+def static_mode() -> bool:
+    """True while the book is built: controls are pre-rendered and switched in the browser."""
+    return os.environ.get(STATIC_ENV, "") not in ("", "0")
+
+
+def layer_dropdown(info: ModelInfo, layers: Sequence[str] | None = None, value: str | None = None,
+                   description: str = "층(layer)") -> widgets.Dropdown:
+    """Dropdown of the model's layer names (from ``info.layers`` unless ``layers`` is given)."""
+    names = list(layers) if layers is not None else info.layer_names
+    bad = [n for n in names if n not in info.layers and n not in info.weights]
+    if bad:
+        raise ConvVisError(f"unknown layer(s) {bad} for {info.name}; allowed: {info.layer_names}")
+    return widgets.Dropdown(options=names, value=value or names[0], description=description, style=STYLE)
+
+
+def class_dropdown(info: ModelInfo, value: int | str = 0, classes: Sequence[int] | None = None,
+                   description: str = "클래스(class)") -> widgets.Dropdown:
+    """Dropdown of class names (Korean labels) whose value is the class index."""
+    idx = list(classes) if classes is not None else list(range(info.num_classes))
+    options = [(f"{i}: {info.label(i)}", i) for i in idx]
+    return widgets.Dropdown(options=options, value=info.class_index(value), description=description, style=STYLE)
+
+
+def choice(options: Sequence, value=None, description: str = "") -> widgets.Dropdown:
+    """A plain dropdown for other choices (image, unit, method, ...)."""
+    options = list(options)
+    first = options[0][1] if isinstance(options[0], tuple) else options[0]
+    return widgets.Dropdown(options=options, value=first if value is None else value,
+                            description=description, style=STYLE)
+
+
+def _labels_values(dd: widgets.Dropdown) -> tuple[list[str], list]:
+    return list(dd._options_labels), list(dd._options_values)
+
+
+def render_to_html(render: Callable[..., object], kwargs: dict, dpi: int = 72) -> str:
+    """Run ``render(**kwargs)``; return its printed text and figures as one HTML snippet."""
+    before = set(plt.get_fignums())
+    text = io.StringIO()
+    with plt.ioff(), contextlib.redirect_stdout(text):
+        render(**kwargs)
+    parts = [f"<pre>{html.escape(text.getvalue())}</pre>"] if text.getvalue().strip() else []
+    for num in [n for n in plt.get_fignums() if n not in before]:
+        buf = io.BytesIO()
+        plt.figure(num).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        plt.close(num)
+        b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        parts.append(f'<img src="data:image/png;base64,{b64}" style="max-width:100%"/>')
+    return "\n".join(parts)
+
+
+def _static_tree(render, controls: list[tuple[str, widgets.Dropdown]], fixed: dict,
+                 pickers: list[list[widgets.Dropdown]], depth: int = 0) -> widgets.Widget:
+    if not controls:
+        return widgets.HTML(render_to_html(render, fixed))
+    (name, dd), rest = controls[0], controls[1:]
+    labels, values = _labels_values(dd)
+    start = values.index(dd.value)
+    picker = widgets.Dropdown(options=[(lb, i) for i, lb in enumerate(labels)], value=start,
+                              description=dd.description, style=STYLE)
+    pickers[depth].append(picker)
+    stack = widgets.Stack([_static_tree(render, rest, {**fixed, name: v}, pickers, depth + 1) for v in values],
+                          selected_index=start)
+    widgets.jslink((picker, "index"), (stack, "selected_index"))
+    return widgets.VBox([picker, stack])
+
+
+def static_explorer(render: Callable[..., object], controls: dict[str, widgets.Dropdown]) -> widgets.Widget:
+    """Pre-render every combination; nested Stacks switched by dropdowns in the browser (no kernel).
+
+    Dropdowns at the same depth are linked, so a choice survives switching the outer one.
+    """
+    pickers: list[list[widgets.Dropdown]] = [[] for _ in controls]
+    tree = _static_tree(render, list(controls.items()), {}, pickers)
+    for level in pickers:
+        for a, b in zip(level, level[1:]):
+            widgets.jslink((a, "index"), (b, "index"))
+    return tree
+
+
+def explore(render: Callable[..., object], **controls: widgets.Dropdown) -> widgets.Widget:
+    """Show ``render(**values)`` under dropdowns; redraw when one changes.
+
+    In a kernel this is a live ``interactive_output``. While the book is built
+    (``CONVVIS_STATIC=1``) every combination of options is rendered once and
+    the dropdowns switch between them in the browser, with no kernel.
+    """
+    if not controls:
+        raise ConvVisError("explore() needs at least one control, e.g. layer=layer_dropdown(info)")
+    if static_mode():
+        n = 1
+        for dd in controls.values():
+            n *= len(dd.options)
+        if n > MAX_STATIC_RENDERS:
+            raise ConvVisError(f"{n} combinations is too many to pre-render (max {MAX_STATIC_RENDERS}); "
+                               "give the dropdowns fewer options for the book")
+        return static_explorer(render, controls)
+
+    def live(**kwargs):
+        render(**kwargs)
+        plt.show()
+
+    out = widgets.interactive_output(live, dict(controls))
+    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+
+
+def combinations(**controls: widgets.Dropdown) -> list[dict]:
+    """Every combination of the dropdowns' values (for tests and benchmarks)."""
+    names = list(controls)
+    values = [_labels_values(controls[n])[1] for n in names]
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
