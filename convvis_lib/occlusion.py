@@ -1,0 +1,213 @@
+"""Occlusion sensitivity (Zeiler & Fergus, 2014): slide a patch over the image and watch the output.
+
+The patch is centred on the cells of a grid with spacing ``stride``: cell ``(i, j)`` of a map
+stands for the pixels ``[i*stride, (i+1)*stride) x [j*stride, (j+1)*stride)`` and the patch of
+side ``patch`` is centred on that block (clipped at the border). With ``patch == stride`` the
+patches tile the image exactly. Maps therefore have ``ceil(H / stride) x ceil(W / stride)`` cells
+and line up with the image (see :func:`map_extent`).
+
+All occluded copies are built batch-wise with one broadcast mask and one ``torch.where``; one
+scan gives the three panels of the paper: the probability of a class, the most probable class,
+and the total activation of one feature map, each as a function of the patch position.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .errors import ConvVisError
+from .hooks import capture_activations, eval_mode
+from .models import ModelInfo, get_module
+from .preprocess import check_input
+
+PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
+
+
+@dataclass(frozen=True)
+class OcclusionScan:
+    """Everything recorded while the patch slid over one image.
+
+    ``probs`` is ``(h', w', K)``: softmax probabilities with the patch at each cell;
+    ``base_probs`` ``(K,)`` those of the unoccluded image. ``feature`` is ``(h', w', C)``: the total
+    (summed over positions) activation of each channel of ``layer`` under occlusion, and
+    ``base_feature`` ``(C,)`` the same for the unoccluded image (both ``None`` without a layer).
+    """
+
+    probs: torch.Tensor
+    base_probs: torch.Tensor
+    feature: torch.Tensor | None
+    base_feature: torch.Tensor | None
+    layer: str | None
+    patch: int
+    stride: int
+    input_hw: tuple[int, int]
+
+    def prob(self, cls: int) -> torch.Tensor:
+        """(h', w') probability of class index ``cls`` for each patch position."""
+        return self.probs[..., cls]
+
+    def top_class(self) -> torch.Tensor:
+        """(h', w') index of the most probable class for each patch position."""
+        return self.probs.argmax(-1)
+
+    def strongest_channel(self) -> int:
+        """Channel of ``layer`` with the largest total activation on the unoccluded image."""
+        if self.base_feature is None:
+            raise ConvVisError("this scan recorded no layer; pass layer=... to occlusion_scan")
+        return int(self.base_feature.argmax())
+
+    def feature_drop(self, channel: int | None = None) -> torch.Tensor:
+        """(h', w') drop of a channel's total activation (unoccluded minus occluded); positive = patch hurt it."""
+        if self.feature is None or self.base_feature is None:
+            raise ConvVisError("this scan recorded no layer; pass layer=... to occlusion_scan")
+        c = self.strongest_channel() if channel is None else channel
+        n = self.feature.shape[-1]
+        if not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < n:
+            raise ConvVisError(f"channel {c!r} out of range for layer {self.layer!r}; allowed: 0..{n - 1}")
+        return self.base_feature[c] - self.feature[..., c]
+
+
+def default_patch(info: ModelInfo | None, x: torch.Tensor) -> int:
+    """A patch of about 1/7 of the image side (4 px on 28x28, 32 px on 224x224)."""
+    return max(1, min(x.shape[-2:]) // 7)
+
+
+def _check_size(name: str, value: object, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise ConvVisError(f"{name} {value!r} is not allowed; allowed: an int in 1..{limit} (pixels)")
+    return value
+
+
+def occlusion_windows(size: int, patch: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start and stop (exclusive) of the patch along one axis for each of ``ceil(size/stride)`` cells."""
+    starts = torch.arange(math.ceil(size / stride)) * stride + (stride - patch) // 2
+    return starts.clamp(0, size), (starts + patch).clamp(0, size)
+
+
+def _axis_masks(size: int, patch: int, stride: int, device: torch.device) -> torch.Tensor:
+    """(cells + 1, size) bool: row k covers the k-th window; the extra last row covers nothing."""
+    starts, stops = occlusion_windows(size, patch, stride)
+    pix = torch.arange(size)
+    masks = (pix[None] >= starts[:, None]) & (pix[None] < stops[:, None])
+    return torch.cat([masks, torch.zeros(1, size, dtype=torch.bool)]).to(device)
+
+
+def _fill_tensor(fill: float | Sequence[float], x: torch.Tensor) -> torch.Tensor:
+    values = torch.as_tensor(fill, dtype=x.dtype, device=x.device).flatten()
+    if len(values) not in (1, x.shape[1]) or not torch.isfinite(values).all():
+        raise ConvVisError(f"fill {fill!r} is not allowed; allowed: one finite number or one per channel "
+                           f"({x.shape[1]} values), in normalised units (0 = the dataset mean)")
+    return values.view(1, -1, 1, 1)
+
+
+def occluded_copies(x: torch.Tensor, row_masks: torch.Tensor, col_masks: torch.Tensor,
+                    fill: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) copies of ``x`` (1, C, H, W), copy b with ``row_masks[b] x col_masks[b]`` set to ``fill``."""
+    mask = row_masks[:, None, :, None] & col_masks[:, None, None, :]
+    return torch.where(mask, fill, x)
+
+
+def _channel_totals(act: torch.Tensor) -> torch.Tensor:
+    """(B, C, ...) activation -> (B, C) total per channel."""
+    return act.flatten(2).sum(-1) if act.ndim > 2 else act
+
+
+def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None = None,
+                   patch: int | None = None, stride: int | None = None, fill: float | Sequence[float] = 0.0,
+                   batch_size: int = 64, progress: bool | None = None) -> OcclusionScan:
+    """Slide the patch over ``x`` (1, C, H, W) and record probabilities (and ``layer``'s channel totals).
+
+    ``fill`` is in normalised units, so the default 0 is the dataset mean colour. ``stride``
+    defaults to half the patch. ``progress`` shows a tqdm bar; by default only for inputs of at
+    least 96x96 pixels. Runs in eval mode under ``torch.inference_mode``.
+    """
+    check_input(info, x)
+    if len(x) != 1:
+        raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
+    h, w = x.shape[-2:]
+    patch = _check_size("patch", default_patch(info, x) if patch is None else patch, min(h, w))
+    stride = _check_size("stride", max(1, patch // 2) if stride is None else stride, min(h, w))
+    batch_size = _check_size("batch_size", batch_size, 1 << 20)
+    if layer is not None:
+        get_module(model, info, layer)  # validate the name before any work
+    rows, cols = _axis_masks(h, patch, stride, x.device), _axis_masks(w, patch, stride, x.device)
+    gh, gw = len(rows) - 1, len(cols) - 1
+    # item 0 is the clean image (the all-False extra mask row), items 1.. the positions in row-major order
+    row_idx = torch.cat([torch.tensor([gh]), torch.arange(gh).repeat_interleave(gw)]).to(x.device)
+    col_idx = torch.cat([torch.tensor([gw]), torch.arange(gw).repeat(gh)]).to(x.device)
+    probs, feats = _run_scan(model, info, x, layer, rows[row_idx], cols[col_idx], _fill_tensor(fill, x),
+                             batch_size, (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
+    feature = feats[1:].view(gh, gw, -1) if feats is not None else None
+    return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature,
+                         feats[0] if feats is not None else None, layer, patch, stride, (h, w))
+
+
+def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None,
+              row_masks: torch.Tensor, col_masks: torch.Tensor, fill: torch.Tensor, batch_size: int,
+              progress: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals."""
+    from tqdm.auto import tqdm
+    n = len(row_masks)
+    probs, feats = [], []
+    with eval_mode(model), torch.inference_mode(), \
+            capture_activations(model, info, [layer] if layer else []) as acts, \
+            tqdm(total=n, disable=not progress, unit="img", desc="occlusion") as bar:
+        for i in range(0, n, batch_size):
+            batch = occluded_copies(x, row_masks[i:i + batch_size], col_masks[i:i + batch_size], fill)
+            probs.append(model(batch).float().softmax(-1))
+            if layer:
+                feats.append(_channel_totals(acts[layer]).float())
+            bar.update(len(batch))
+    return torch.cat(probs), (torch.cat(feats) if layer else None)
+
+
+def _class_index(info: ModelInfo | None, target: int | str) -> int:
+    if info is not None:
+        return info.class_index(target)
+    if isinstance(target, int) and not isinstance(target, bool) and target >= 0:
+        return target
+    raise ConvVisError(f"target {target!r} is not allowed without model info; allowed: a class index >= 0")
+
+
+def occlusion_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: int | str,
+                  patch: int | None = None, stride: int | None = None, fill: float | Sequence[float] = 0.0,
+                  batch_size: int = 64, progress: bool | None = None) -> torch.Tensor:
+    """(h', w') probability of class ``target`` (index or name) with the patch centred on each cell."""
+    cls = _class_index(info, target)
+    scan = occlusion_scan(model, info, x, None, patch, stride, fill, batch_size, progress)
+    if cls >= scan.probs.shape[-1]:
+        raise ConvVisError(f"class index {cls} out of range; allowed: 0..{scan.probs.shape[-1] - 1}")
+    return scan.prob(cls)
+
+
+def occlusion_top_class(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, patch: int | None = None,
+                        stride: int | None = None, fill: float | Sequence[float] = 0.0, batch_size: int = 64,
+                        progress: bool | None = None) -> torch.Tensor:
+    """(h', w') index of the most probable class with the patch centred on each cell."""
+    return occlusion_scan(model, info, x, None, patch, stride, fill, batch_size, progress).top_class()
+
+
+def occlusion_feature_drop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str,
+                           channel: int | None = None, patch: int | None = None, stride: int | None = None,
+                           fill: float | Sequence[float] = 0.0, batch_size: int = 64,
+                           progress: bool | None = None) -> tuple[torch.Tensor, int]:
+    """Drop of one channel's total activation in ``layer`` per patch position, and that channel.
+
+    ``channel`` defaults to the strongest channel on the unoccluded image (as in the paper).
+    """
+    scan = occlusion_scan(model, info, x, layer, patch, stride, fill, batch_size, progress)
+    c = scan.strongest_channel() if channel is None else channel
+    return scan.feature_drop(c), c
+
+
+def map_extent(scan_or_shape: OcclusionScan | tuple[int, int], stride: int | None = None) -> tuple[float, ...]:
+    """``imshow`` extent that puts each map cell over the pixel block it stands for."""
+    if isinstance(scan_or_shape, OcclusionScan):
+        (gh, gw), stride = scan_or_shape.probs.shape[:2], scan_or_shape.stride
+    else:
+        gh, gw = scan_or_shape
+    return (-0.5, gw * stride - 0.5, gh * stride - 0.5, -0.5)
