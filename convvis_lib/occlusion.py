@@ -1,10 +1,9 @@
 """Occlusion sensitivity (Zeiler & Fergus, 2014): slide a patch over the image and watch the output.
 
-The patch is centred on the cells of a grid with spacing ``stride``: cell ``(i, j)`` of a map
-stands for the pixels ``[i*stride, (i+1)*stride) x [j*stride, (j+1)*stride)`` and the patch of
-side ``patch`` is centred on that block (clipped at the border). With ``patch == stride`` the
-patches tile the image exactly. Maps therefore have ``ceil(H / stride) x ceil(W / stride)`` cells
-and line up with the image (see :func:`map_extent`).
+The patch (side ``patch``) is placed at the top-left corners ``0, stride, 2*stride, ...`` that keep it
+inside the image, as in the paper and in Captum, so maps have ``(H - patch) // stride + 1`` rows and
+``(W - patch) // stride + 1`` columns; cell ``(i, j)`` is the patch whose top-left pixel is
+``(i*stride, j*stride)``. :func:`map_extent` places a map over the image, each cell at its patch centre.
 
 All occluded copies are built batch-wise with one broadcast mask and one ``torch.where``; one
 scan gives the three panels of the paper: the probability of a class, the most probable class,
@@ -12,11 +11,11 @@ and the total activation of one feature map, each as a function of the patch pos
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
@@ -70,6 +69,22 @@ class OcclusionScan:
             raise ConvVisError(f"channel {c!r} out of range for layer {self.layer!r}; allowed: 0..{n - 1}")
         return self.base_feature[c] - self.feature[..., c]
 
+    def to_pixels(self, cells: torch.Tensor) -> torch.Tensor:
+        """(H, W) per-pixel version of a (h', w') map of this scan (see :func:`cells_to_pixels`)."""
+        return cells_to_pixels(cells, self.patch, self.stride, self.input_hw)
+
+
+def cells_to_pixels(cells: torch.Tensor, patch: int, stride: int, hw: tuple[int, int]) -> torch.Tensor:
+    """(H, W) map: each pixel gets the mean of the cells whose patch covered it (0 where none did)."""
+    gh, gw = (len(occlusion_windows(n, patch, stride)[0]) for n in hw)
+    if tuple(cells.shape) != (gh, gw):
+        raise ConvVisError(f"map of shape {tuple(cells.shape)} does not fit patch {patch}, stride {stride} on "
+                           f"{hw[0]}x{hw[1]} pixels; allowed: shape {(gh, gw)}")
+    values = cells.float().reshape(1, 1, gh * gw).expand(1, patch * patch, gh * gw)
+    sums = F.fold(values, hw, patch, stride=stride)[0, 0]
+    counts = F.fold(torch.ones_like(values), hw, patch, stride=stride)[0, 0]
+    return torch.where(counts > 0, sums / counts.clamp_min(1), torch.zeros_like(sums))
+
 
 def default_patch(info: ModelInfo | None, x: torch.Tensor) -> int:
     """A patch of about 1/7 of the image side (4 px on 28x28, 32 px on 224x224)."""
@@ -83,9 +98,9 @@ def _check_size(name: str, value: object, limit: int) -> int:
 
 
 def occlusion_windows(size: int, patch: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Start and stop (exclusive) of the patch along one axis for each of ``ceil(size/stride)`` cells."""
-    starts = torch.arange(math.ceil(size / stride)) * stride + (stride - patch) // 2
-    return starts.clamp(0, size), (starts + patch).clamp(0, size)
+    """Start and stop (exclusive) of the patch along one axis: ``(size - patch) // stride + 1`` windows."""
+    starts = torch.arange(0, size - patch + 1, stride)
+    return starts, starts + patch
 
 
 def _axis_masks(size: int, patch: int, stride: int, device: torch.device) -> torch.Tensor:
@@ -204,10 +219,8 @@ def occlusion_feature_drop(model: nn.Module, info: ModelInfo | None, x: torch.Te
     return scan.feature_drop(c), c
 
 
-def map_extent(scan_or_shape: OcclusionScan | tuple[int, int], stride: int | None = None) -> tuple[float, ...]:
-    """``imshow`` extent that puts each map cell over the pixel block it stands for."""
-    if isinstance(scan_or_shape, OcclusionScan):
-        (gh, gw), stride = scan_or_shape.probs.shape[:2], scan_or_shape.stride
-    else:
-        gh, gw = scan_or_shape
-    return (-0.5, gw * stride - 0.5, gh * stride - 0.5, -0.5)
+def map_extent(shape: tuple[int, int], patch: int, stride: int) -> tuple[float, float, float, float]:
+    """``imshow`` extent (left, right, bottom, top) that centres each cell of a map on its patch."""
+    gh, gw = shape
+    first = (patch - 1) / 2 - stride / 2  # pixel centres are integers, edges at -0.5
+    return (first, first + gw * stride, first + gh * stride, first)
