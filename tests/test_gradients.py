@@ -1,0 +1,250 @@
+"""Gradients and friends: hand-computed rules on tiny networks, refusals, clean-up, class model visualisation."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import convvis_lib as cv
+from convvis_lib.gradients import (RULES, class_model_visualization, deconvnet, gaussian_blur, guided_backprop,
+                                   input_gradient, saliency, saliency_display, to_display)
+from convvis_lib.hooks import count_hooks
+
+W1 = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+W2 = torch.tensor([[1.0, -1.0, 2.0], [0.0, 1.0, 1.0]])
+
+
+def tiny(inplace: bool = False) -> nn.Sequential:
+    """x (2 channels of 1x1) -> Linear W1 -> ReLU -> Linear W2 -> 2 logits."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(2, 3, bias=False), nn.ReLU(inplace=inplace),
+                        nn.Linear(3, 2, bias=False))
+    with torch.no_grad():
+        net[1].weight.copy_(W1)
+        net[3].weight.copy_(W2)
+    return net.eval()
+
+
+# image a = (1, 2): hidden pre-activations (1, 2, -1), forward mask (1, 1, 0)
+# image b = (2, -1): hidden pre-activations (2, -1, 3), forward mask (1, 0, 1)
+X = torch.tensor([[1.0, 2.0], [2.0, -1.0]]).view(2, 2, 1, 1)
+
+# class 0 on image a: signal from above g = W2[0] = (1, -1, 2)
+#   plain  g*mask        = (1, -1, 0) -> W1^T = (1, -1)
+#   deconv max(g, 0)     = (1, 0, 2)  -> W1^T = (3, -2)
+#   guided max(g,0)*mask = (1, 0, 0)  -> W1^T = (1, 0)
+# class 1 on image b: g = W2[1] = (0, 1, 1)
+#   plain  (0, 0, 1) -> (1, -1);  deconv (0, 1, 1) -> (1, 0);  guided (0, 0, 1) -> (1, -1)
+EXPECTED = {"plain": [[1.0, -1.0], [1.0, -1.0]],
+            "deconvnet": [[3.0, -2.0], [1.0, 0.0]],
+            "guided": [[1.0, 0.0], [1.0, -1.0]]}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_rules_match_hand_computed_gradients(rule):
+    net = tiny()
+    grad = input_gradient(net, None, X, torch.tensor([0, 1]), rule)
+    assert grad.shape == X.shape
+    assert grad.flatten(1).tolist() == EXPECTED[rule]
+    assert count_hooks(net) == 0
+
+
+def test_named_wrappers_and_saliency():
+    net = tiny()
+    assert deconvnet(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["deconvnet"]
+    assert guided_backprop(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["guided"]
+    sal = saliency(net, None, X, 0)  # class 0 for both: plain grads (1, -1) and (3, -2)
+    assert sal.shape == (2, 1, 1) and sal.flatten().tolist() == [1.0, 3.0]
+
+
+def test_inplace_relu_gives_the_same_result_and_is_restored():
+    net = tiny(inplace=True)
+    for rule in RULES:
+        assert input_gradient(net, None, X, [0, 1], rule).flatten(1).tolist() == EXPECTED[rule]
+    assert net[2].inplace is True
+
+
+def deep() -> nn.Sequential:
+    """x (2) -> Linear A -> ReLU -> Linear B -> ReLU ('4') -> Linear C."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(2, 3, bias=False), nn.ReLU(), nn.Linear(3, 2, bias=False),
+                        nn.ReLU(), nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        net[1].weight.copy_(W1)
+        net[3].weight.copy_(torch.tensor([[1.0, -2.0, 1.0], [-1.0, 1.0, 0.5]]))
+        net[5].weight.fill_(1.0)
+    return net.eval()
+
+
+def test_unit_target_keeps_the_units_own_relu_plain():
+    # image a: hidden1 = (1, 2, -1) -> relu (1, 2, 0); hidden2 = (1 - 4, -1 + 2) = (-3, 1): unit 1 active
+    # seed for unit 1 = (0, 1); its own ReLU passes it (active); B^T row 1 = (-1, 1, 0.5)
+    #   plain  (-1, 1, 0.5)*(1, 1, 0) = (-1, 1, 0)  -> W1^T = (-1, 1)
+    #   deconv max(., 0)      = (0, 1, 0.5)        -> W1^T = (0.5, 0.5)
+    #   guided (0, 1, 0.5)*(1, 1, 0) = (0, 1, 0)   -> W1^T = (0, 1)
+    net = deep()
+    xa = X[:1]
+    expected = {"plain": [-1.0, 1.0], "deconvnet": [0.5, 0.5], "guided": [0.0, 1.0]}
+    for rule in RULES:
+        assert input_gradient(net, None, xa, ("4", 1), rule).flatten().tolist() == expected[rule]
+        # unit 0 is inactive (-3): its own ReLU blocks the seed under every rule
+        assert input_gradient(net, None, xa, ("4", 0), rule).abs().sum() == 0
+    assert count_hooks(net) == 0
+
+
+def test_plain_gradient_matches_finite_differences_on_fashionnet():
+    model, info = cv.load_model("fashionnet")
+    model = model.double()
+    x = cv.preprocess(info, cv.examples_for(info).images[3]).double()
+    x += 1e-3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0), dtype=x.dtype)  # no max-pool ties
+    grad = input_gradient(model, info, x, 2)
+    eps = 1e-6
+    with torch.no_grad():
+        for (r, c) in [(14, 14), (5, 20), (22, 9)]:
+            xp, xm = x.clone(), x.clone()
+            xp[0, 0, r, c] += eps
+            xm[0, 0, r, c] -= eps
+            numeric = (model(xp)[0, 2] - model(xm)[0, 2]) / (2 * eps)
+            assert grad[0, 0, r, c].item() == pytest.approx(numeric.item(), rel=1e-4, abs=1e-8)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_rules_differ_on_fashionnet():
+    model, info = cv.load_model("fashionnet")
+    ex = cv.examples_for(info)
+    x = cv.preprocess(info, ex.images[:3])
+    y = torch.as_tensor(ex.labels[:3])
+    plain, dec, guided = (input_gradient(model, info, x, y, r) for r in RULES)
+    assert not torch.allclose(plain, guided) and not torch.allclose(dec, guided)
+    assert count_hooks(model) == 0
+
+
+def test_deconvnet_without_pooling_ignores_the_input():
+    # with no max pooling there are no switches, and the DeconvNet ReLU never looks at the forward pass
+    net = deep()
+    a, b = input_gradient(net, None, X, 0, "deconvnet")
+    # C^T 1 = (1, 1) -> max(., 0) = (1, 1) -> B^T = (0, -1, 1.5) -> max(., 0) = (0, 0, 1.5) -> W1^T = (1.5, -1.5)
+    assert torch.equal(a, b) and a.flatten().tolist() == [1.5, -1.5]
+    plain = input_gradient(net, None, X, 0, "plain")
+    assert not torch.equal(plain[0], plain[1])
+
+
+class FunctionalReLU(nn.Module):
+    """A model that mixes an nn.ReLU module with one functional ReLU of the given kind."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.lin1, self.relu, self.lin2 = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)
+        self.kind = kind
+
+    def forward(self, x):
+        h = self.relu(self.lin1(x.flatten(1)))
+        h = {"torch.relu": torch.relu, "F.relu": F.relu, "Tensor.relu": torch.Tensor.relu,
+             "relu_": torch.relu_}[self.kind](h * 2)
+        return self.lin2(h)
+
+
+@pytest.mark.parametrize("kind", ["torch.relu", "F.relu", "Tensor.relu", "relu_"])
+@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+def test_functional_relu_is_refused(kind, rule):
+    model = FunctionalReLU(kind)
+    with pytest.raises(cv.ConvVisError, match=r"applied ReLU as a function .* 1 time\(s\).*allowed rules for "
+                                              r"this model: 'plain'"):
+        input_gradient(model, None, X, 0, rule)
+    assert count_hooks(model) == 0
+    assert input_gradient(model, None, X, 0, "plain").shape == X.shape  # the plain gradient is fine
+
+
+def test_model_without_relu_modules_is_refused():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    with pytest.raises(cv.ConvVisError, match="found no nn.ReLU module"):
+        guided_backprop(model, None, X, 0)
+
+
+def test_hooks_and_mode_restored_after_an_error():
+    class Failing(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.relu = nn.Linear(2, 2), nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            self.relu(self.lin(x.flatten(1)))
+            raise RuntimeError("boom")
+
+    model = Failing().train()
+    with pytest.raises(RuntimeError, match="boom"):
+        input_gradient(model, None, X, ("relu", 0), "guided")
+    assert count_hooks(model) == 0 and model.training and model.relu.training and model.relu.inplace
+
+
+@pytest.mark.parametrize("target, message", [
+    ("Hat", r"unknown class 'Hat'; allowed: '티셔츠/탑'"),
+    (10, r"class index 10 out of range; allowed: 0\.\.9"),
+    ([0, 1], r"got 2 class targets for a batch of 1 images"),
+    (("conv9", 0), r"unknown layer 'conv9'; allowed: 'conv1', 'pool1'"),
+    (("conv1", 32), r"unit 32 out of range for layer 'conv1'; allowed: 0\.\.31"),
+])
+def test_bad_targets_are_named(target, message):
+    model, info = cv.load_model("fashionnet")
+    with pytest.raises(cv.ConvVisError, match=message):
+        input_gradient(model, info, torch.zeros(1, 1, 28, 28), target)
+    assert count_hooks(model) == 0
+
+
+def test_bad_rule_and_input():
+    model, info = cv.load_model("fashionnet")
+    with pytest.raises(cv.ConvVisError, match=r"unknown rule 'deconv'; allowed: 'plain', 'deconvnet', 'guided'"):
+        input_gradient(model, info, torch.zeros(1, 1, 28, 28), 0, "deconv")
+    with pytest.raises(cv.ConvVisError, match="expected a 4-D batch"):
+        saliency(model, info, torch.zeros(1, 28, 28), 0)
+
+
+def test_imagenet_model_with_random_weights_and_shared_inplace_relu():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, info = cv.load_model("resnet18", allow_random=True)
+    for m in model.modules():  # torchvision's own setting: inplace ReLU modules, each used twice per block
+        if isinstance(m, nn.ReLU):
+            m.inplace = True
+    x = cv.preprocess(info, cv.examples_for(info).images[0])
+    plain = input_gradient(model, info, x, 281)
+    guided = guided_backprop(model, info, x, 281)
+    assert guided.shape == (1, 3, 224, 224) and torch.isfinite(guided).all()
+    assert not torch.allclose(plain, guided)
+    assert count_hooks(model) == 0 and all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
+
+
+def test_class_model_visualization_raises_the_score_and_is_seeded():
+    model, info = cv.load_model("fashionnet")
+    imgs = class_model_visualization(model, info, [1, 8], steps=40, seed=3)
+    again = class_model_visualization(model, info, [1, 8], steps=40, seed=3)
+    assert imgs.shape == (2, 1, 28, 28) and torch.equal(imgs, again)
+    lo, hi = (0 - info.mean[0]) / info.std[0], (1 - info.mean[0]) / info.std[0]
+    assert imgs.min() >= lo - 1e-6 and imgs.max() <= hi + 1e-6
+    with torch.no_grad():
+        start = model(torch.zeros(1, 1, 28, 28))[0]
+        logits = model(imgs)
+    assert logits[0, 1] > start[1] + 5 and logits[1, 8] > start[8] + 5
+    assert logits[0].argmax() == 1 and logits[1].argmax() == 8
+    unit = class_model_visualization(model, info, ("conv2", 7), steps=10)
+    assert unit.shape == (1, 1, 28, 28)
+    with pytest.raises(cv.ConvVisError, match="steps 0 is not allowed"):
+        class_model_visualization(model, info, 1, steps=0)
+
+
+def test_gaussian_blur_matches_scipy():
+    x = torch.rand(2, 3, 9, 11, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ours = gaussian_blur(x, 1.0).numpy()
+    ref = scipy.ndimage.gaussian_filter(x.numpy(), sigma=(0, 0, 1.0, 1.0), mode="mirror", truncate=3.0)
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+    with pytest.raises(cv.ConvVisError, match="too large"):
+        gaussian_blur(x, 5.0)
+
+
+def test_display_scaling():
+    g = torch.tensor([[[-2.0, 0.0, 2.0, 1.0]]])
+    assert to_display(g, percentile=100).tolist() == [[0.0, 0.5, 1.0, 0.75]]
+    assert saliency_display(torch.tensor([[0.0, 2.0, 4.0]]), percentile=100).tolist() == [[0.0, 0.5, 1.0]]

@@ -1,0 +1,197 @@
+"""Occlusion sensitivity: hand-built models with known answers, batching, bad input, clean-up."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import convvis_lib as cv
+from convvis_lib.hooks import count_hooks
+from convvis_lib.occlusion import (cells_to_pixels, map_extent, occluded_copies, occlusion_feature_drop,
+                                   occlusion_map, occlusion_scan, occlusion_top_class, occlusion_windows)
+
+
+class RegionNet(nn.Module):
+    """Logit 0 = ``a`` times the sum of the pixels in rows 4..7, cols 8..11 of a 12x12 image; logit 1 = 1.
+
+    The sums go through an ``nn.ReLU`` named ``feat`` with two channels: channel 0 sees that
+    region, channel 1 (twice as strong) the region rows 0..3, cols 0..3.
+    """
+
+    def __init__(self, a: float = 0.25) -> None:
+        super().__init__()
+        self.a = a
+        self.feat = nn.ReLU()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        sums = torch.stack([x[:, 0, 4:8, 8:12].sum((1, 2)), 2 * x[:, 0, 0:4, 0:4].sum((1, 2))], 1)
+        f = self.feat(sums[:, :, None, None])
+        return torch.stack([self.a * f[:, 0, 0, 0], torch.ones(len(x))], 1)
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+ONES = torch.ones(1, 1, 12, 12)
+
+
+def test_windows_are_the_valid_positions():
+    starts, stops = occlusion_windows(12, 4, 4)
+    assert starts.tolist() == [0, 4, 8] and stops.tolist() == [4, 8, 12]
+    starts, stops = occlusion_windows(28, 8, 6)
+    assert starts.tolist() == [0, 6, 12, 18] and stops.tolist() == [8, 14, 20, 26]
+
+
+def test_map_is_hot_exactly_over_the_region():
+    model = RegionNet(a=0.25)
+    prob = occlusion_map(model, None, ONES, 0, patch=4, stride=4)
+    # unoccluded: logit0 = 0.25 * 16 = 4; the patch at cell (1, 2) covers the region: logit0 = 0
+    expected = torch.full((3, 3), sigmoid(4 - 1))
+    expected[1, 2] = sigmoid(0 - 1)
+    torch.testing.assert_close(prob, expected)
+
+
+def test_overlapping_patches_scale_with_covered_area():
+    model = RegionNet(a=0.25)
+    prob = occlusion_map(model, None, ONES, 0, patch=4, stride=2)  # starts 0, 2, 4, 6, 8 per axis
+    covered = torch.zeros(5, 5)
+    for i, top in enumerate(range(0, 9, 2)):
+        for j, left in enumerate(range(0, 9, 2)):
+            rows = max(0, min(top + 4, 8) - max(top, 4))
+            cols = max(0, min(left + 4, 12) - max(left, 8))
+            covered[i, j] = rows * cols
+    expected = torch.sigmoid(0.25 * (16 - covered) - 1)
+    torch.testing.assert_close(prob, expected)
+    assert covered[2, 4] == 16 and covered[1, 3] == 4  # full and quarter cover
+
+
+def test_fill_value_is_in_normalised_units_and_per_channel():
+    model = RegionNet(a=0.25)
+    prob = occlusion_map(model, None, ONES, 0, patch=4, stride=4, fill=-1.0)
+    assert prob[1, 2].item() == pytest.approx(sigmoid(0.25 * 0 - 1))  # ReLU(-16) = 0
+    prob = occlusion_map(model, None, ONES, 0, patch=4, stride=4, fill=[0.5])
+    assert prob[1, 2].item() == pytest.approx(sigmoid(0.25 * 8 - 1))
+    x = torch.arange(2 * 3 * 3, dtype=torch.float32).view(1, 2, 3, 3)
+    rows = torch.tensor([[True, False, False], [False, False, True]])
+    cols = torch.tensor([[True, True, False], [False, False, True]])
+    out = occluded_copies(x, rows, cols, torch.tensor([-1.0, -2.0]).view(1, 2, 1, 1))
+    expected = x.repeat(2, 1, 1, 1)
+    expected[0, 0, 0, :2], expected[0, 1, 0, :2] = -1, -2
+    expected[1, 0, 2, 2], expected[1, 1, 2, 2] = -1, -2
+    assert torch.equal(out, expected)
+
+
+def test_top_class_and_feature_drop_panels():
+    model = RegionNet(a=0.5)  # unoccluded logit0 = 8 > 1
+    top = occlusion_top_class(model, None, ONES, patch=4, stride=4)
+    expected = torch.zeros(3, 3, dtype=torch.long)
+    expected[1, 2] = 1  # covering the region leaves logit0 = 0 < logit1 = 1
+    assert torch.equal(top, expected)
+    drop, channel = occlusion_feature_drop(model, None, ONES, "feat", patch=4, stride=4)
+    assert channel == 1  # 2 * 16 = 32 beats 16
+    expected_drop = torch.zeros(3, 3)
+    expected_drop[0, 0] = 32.0
+    assert torch.equal(drop, expected_drop)
+    drop0, _ = occlusion_feature_drop(model, None, ONES, "feat", channel=0, patch=4, stride=4)
+    assert drop0[1, 2] == 16 and drop0.sum() == 16
+
+
+def test_scan_batches_and_includes_the_clean_image():
+    model = RegionNet()
+    ref = occlusion_scan(model, None, ONES, patch=2, stride=1, batch_size=1000)
+    assert model.calls == 1  # 11 * 11 positions + the clean image in one forward
+    model.calls = 0
+    scan = occlusion_scan(model, None, ONES, patch=2, stride=1, batch_size=7)
+    assert model.calls == math.ceil((121 + 1) / 7)
+    torch.testing.assert_close(scan.probs, ref.probs)
+    assert scan.base_probs[0].item() == pytest.approx(sigmoid(4 - 1))
+    assert not torch.is_inference(scan.probs) and not scan.probs.requires_grad
+
+
+def test_fashionnet_matches_a_naive_loop():
+    model, info = cv.load_model("fashionnet")
+    x = cv.preprocess(info, cv.examples_for(info).images[0])
+    scan = occlusion_scan(model, info, x, layer="conv3", patch=7, stride=7)
+    assert scan.probs.shape == (4, 4, 10) and scan.feature.shape == (4, 4, 128)
+    with torch.no_grad():
+        for i, top in enumerate(range(0, 22, 7)):
+            for j, left in enumerate(range(0, 22, 7)):
+                xo = x.clone()
+                xo[..., top:top + 7, left:left + 7] = 0.0
+                torch.testing.assert_close(scan.probs[i, j], model(xo).softmax(-1)[0])
+        torch.testing.assert_close(scan.base_probs, model(x).softmax(-1)[0])
+    assert torch.equal(occlusion_map(model, info, x, "T-shirt/top", patch=7, stride=7), scan.prob(0))
+    assert count_hooks(model) == 0
+
+
+def test_cells_to_pixels_and_extent():
+    cells = torch.arange(9.0).view(3, 3)
+    pix = cells_to_pixels(cells, 2, 1, (4, 4))
+    assert pix[0, 0] == 0 and pix[0, 1] == 0.5 and pix[1, 1] == 2.0 and pix[3, 3] == 8
+    pix = cells_to_pixels(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), 2, 2, (5, 5))
+    assert pix[:4, :4].tolist()[1] == [1, 1, 2, 2] and pix[4].abs().sum() == 0 and pix[:, 4].abs().sum() == 0
+    assert map_extent((3, 3), 4, 4) == (-0.5, 11.5, 11.5, -0.5)
+    assert map_extent((5, 5), 4, 2) == (0.5, 10.5, 10.5, 0.5)  # centres 1.5, 3.5, ..., 9.5
+    with pytest.raises(cv.ConvVisError, match=r"allowed: shape \(3, 3\)"):
+        cells_to_pixels(torch.zeros(2, 2), 2, 1, (4, 4))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(patch=0), r"patch 0 is not allowed; allowed: an int in 1\.\.12"),
+    (dict(patch=13), r"patch 13 .*1\.\.12"),
+    (dict(stride=2.5), r"stride 2\.5 .*1\.\.12"),
+    (dict(fill=[0.0, 1.0]), r"fill \[0\.0, 1\.0\] .*one per channel \(1 values\)"),
+    (dict(layer="conv9"), r"unknown layer 'conv9'; allowed: 'feat'"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(cv.ConvVisError, match=message):
+        occlusion_scan(RegionNet(), None, ONES, **kwargs)
+
+
+def test_bad_input_and_class():
+    model, info = cv.load_model("fashionnet")
+    x = torch.zeros(2, 1, 28, 28)
+    with pytest.raises(cv.ConvVisError, match="one image at a time; got a batch of 2"):
+        occlusion_scan(model, info, x)
+    with pytest.raises(cv.ConvVisError, match="unknown class 'Hat'; allowed: .*'가방'"):
+        occlusion_map(model, info, x[:1], "Hat")
+    with pytest.raises(cv.ConvVisError, match="expects 28x28"):
+        occlusion_scan(model, info, torch.zeros(1, 1, 32, 32))
+
+
+def test_hooks_removed_and_mode_restored_after_an_error():
+    class Failing(RegionNet):
+        def forward(self, x):
+            if self.calls == 1:
+                raise RuntimeError("boom")
+            return super().forward(x)
+
+    model = Failing().train()
+    with pytest.raises(RuntimeError, match="boom"):
+        occlusion_scan(model, None, ONES, layer="feat", patch=2, stride=1, batch_size=10)
+    assert count_hooks(model) == 0 and model.training and model.feat.training
+
+
+def test_progress_bar_only_for_large_inputs(capsys):
+    occlusion_scan(RegionNet(), None, ONES, patch=4, stride=4)
+    assert "occlusion" not in capsys.readouterr().err
+    occlusion_scan(RegionNet(), None, ONES, patch=4, stride=4, progress=True)
+    assert "occlusion" in capsys.readouterr().err
+
+
+def test_imagenet_model_with_random_weights(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, info = cv.load_model("alexnet", allow_random=True)
+    x = cv.preprocess(info, cv.examples_for(info).images[0])
+    scan = occlusion_scan(model, info, x, layer="conv5", patch=112, stride=112)
+    assert "occlusion" in capsys.readouterr().err  # 224x224: progress bar on by default
+    assert scan.probs.shape == (2, 2, 1000) and scan.feature.shape == (2, 2, 256)
+    torch.testing.assert_close(scan.probs.sum(-1), torch.ones(2, 2))
+    assert scan.top_class().shape == (2, 2) and count_hooks(model) == 0
