@@ -100,16 +100,22 @@ def static_explorer(render: Callable[..., object], controls: dict[str, widgets.D
     return tree
 
 
-def explore(render: Callable[..., object], **controls: widgets.Dropdown) -> widgets.Widget:
+def explore(render: Callable[..., object], static_fixed: Sequence[str] = (),
+            **controls: widgets.Dropdown) -> widgets.Widget:
     """Show ``render(**values)`` under dropdowns; redraw when one changes.
 
     In a kernel this is a live ``interactive_output``. While the book is built
     (``CONVVIS_STATIC=1``) every combination of options is rendered once and
-    the dropdowns switch between them in the browser, with no kernel.
+    the dropdowns switch between them in the browser, with no kernel; controls
+    named in ``static_fixed`` keep their current value there (to limit renders).
     """
     if not controls:
         raise ConvVisError("explore() needs at least one control, e.g. layer=layer_dropdown(info)")
+    unknown = [n for n in static_fixed if n not in controls]
+    if unknown:
+        raise ConvVisError(f"static_fixed names unknown controls {unknown}; controls: {list(controls)}")
     if static_mode():
+        controls = {n: _fixed(dd) if n in static_fixed else dd for n, dd in controls.items()}
         n = 1
         for dd in controls.values():
             n *= len(dd.options)
@@ -124,6 +130,38 @@ def explore(render: Callable[..., object], **controls: widgets.Dropdown) -> widg
 
     out = widgets.interactive_output(live, dict(controls))
     return widgets.VBox([widgets.HBox(list(controls.values())), out])
+
+
+def _fixed(dd: widgets.Dropdown) -> widgets.Dropdown:
+    """A one-option copy of ``dd`` holding its current value."""
+    label = dd._options_labels[dd.index]
+    return widgets.Dropdown(options=[(label, dd.value)], value=dd.value, description=dd.description,
+                            style=STYLE, disabled=True)
+
+
+class ImagePicker:
+    """Class + index dropdowns for Fashion-MNIST, or one photo dropdown for ImageNet models.
+
+    ``controls`` go to :func:`explore`; ``index(**values)`` turns their values into an example index.
+    """
+
+    def __init__(self, info: ModelInfo, examples, per_class: int = 5) -> None:
+        self.examples = examples
+        if info.dataset == "fashion-mnist":
+            classes = [c for c in range(info.num_classes) if examples.of_class(c)]
+            self.controls = {"cls": class_dropdown(info, classes[0], classes),
+                             "nth": choice([(f"{k + 1}번째", k) for k in range(per_class)], description="이미지 번호")}
+        else:
+            self.controls = {"cls": choice([(n, i) for i, n in enumerate(examples.names)], description="사진")}
+
+    def index(self, cls: int, nth: int | None = None) -> int:
+        """Example index for the chosen class and position (or the chosen photo)."""
+        if nth is None:
+            return int(cls)
+        members = self.examples.of_class(cls)
+        if not members:
+            raise ConvVisError(f"no example of class {cls} in this image set")
+        return members[min(nth, len(members) - 1)]
 
 
 def combinations(**controls: widgets.Dropdown) -> list[dict]:

@@ -1,0 +1,34 @@
+"""Shared fixtures: the embedded model, its sample, a tiny batch."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("CONVVIS_OFFLINE", "0")
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    import convvis_lib as cv
+    model, info = cv.load_model("fashionnet")
+    return model, info
+
+
+@pytest.fixture(scope="session")
+def sample():
+    import convvis_lib as cv
+    return cv.load_sample()
+
+
+@pytest.fixture()
+def batch(fashion, sample):
+    import convvis_lib as cv
+    _, info = fashion
+    return cv.preprocess(info, sample.images[:8])
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

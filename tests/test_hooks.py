@@ -1,0 +1,88 @@
+"""Hooks: values, cleanup after success and after exceptions, mode restoration."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import convvis_lib as cv
+from convvis_lib.hooks import count_hooks
+from convvis_lib.errors import ConvVisError
+
+
+def test_activation_matches_manual_forward(fashion, batch):
+    model, info = fashion
+    acts = cv.get_activations(model, info, batch, ["conv1", "fc2"])
+    expected = torch.relu(model.conv1(batch))
+    torch.testing.assert_close(acts["conv1"], expected)
+    torch.testing.assert_close(acts["fc2"], model(batch))
+    assert count_hooks(model) == 0
+
+
+def test_hooks_removed_and_mode_restored_after_exception(fashion, batch):
+    model, info = fashion
+    model.train()
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            with cv.eval_mode(model), cv.capture_activations(model, info, ["conv1", "conv2"]) as acts:
+                model(batch)
+                assert set(acts) == {"conv1", "conv2"} and not model.training
+                raise RuntimeError("boom")
+        assert count_hooks(model) == 0
+        assert model.training and all(m.training for m in model.modules())
+    finally:
+        model.eval()
+
+
+def test_eval_mode_restores_mixed_modes(fashion):
+    model, _ = fashion
+    model.drop1.train()
+    with cv.eval_mode(model):
+        assert not model.drop1.training
+    assert model.drop1.training and not model.conv1.training
+    model.eval()
+
+
+def test_capture_gradients_equals_autograd(fashion, batch):
+    model, info = fashion
+    x = batch[:2].clone().requires_grad_(True)
+    with cv.capture_gradients(model, info, "fc1") as grads, cv.capture_activations(model, info, "fc1", detach=False) as acts:
+        score = model(x)[:, 3].sum()
+        score.backward()
+    expected = model.fc2.weight[3].expand(2, -1)
+    torch.testing.assert_close(grads["fc1"], expected)
+    assert acts["fc1"].shape == (2, 256)
+    assert count_hooks(model) == 0
+    model.zero_grad(set_to_none=True)
+
+
+def test_unknown_layer_raises_before_hooking(fashion, batch):
+    model, info = fashion
+    with pytest.raises(ConvVisError, match="'pool3'"):
+        with cv.capture_activations(model, info, ["conv1", "nope"]):
+            pass
+    assert count_hooks(model) == 0
+
+
+def test_bad_inputs_are_rejected_clearly(fashion):
+    model, info = fashion
+    with pytest.raises(ConvVisError, match="1 input channel"):
+        cv.get_activations(model, info, torch.zeros(1, 3, 28, 28), "conv1")
+    with pytest.raises(ConvVisError, match="float"):
+        cv.get_activations(model, info, torch.zeros(1, 1, 28, 28, dtype=torch.uint8), "conv1")
+    with pytest.raises(ConvVisError, match="4-D"):
+        cv.get_activations(model, info, torch.zeros(28, 28), "conv1")
+    with pytest.raises(ConvVisError, match="NaN"):
+        cv.get_activations(model, info, torch.full((1, 1, 28, 28), float("nan")), "conv1")
+    with pytest.raises(ConvVisError, match="28x28"):
+        cv.get_activations(model, info, torch.zeros(1, 1, 32, 32), "conv1")
+    with pytest.raises(ConvVisError, match="empty"):
+        cv.get_activations(model, info, torch.zeros(0, 1, 28, 28), "conv1")
+    assert count_hooks(model) == 0
+
+
+def test_works_on_a_plain_module_without_info():
+    net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    with cv.capture_activations(net, None, "1") as acts:
+        net(torch.tensor([[1.0, -1.0]]))
+    assert acts["1"].shape == (1, 2)

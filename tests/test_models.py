@@ -1,0 +1,112 @@
+"""Model registry: names, metadata, weights, offline behaviour."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+import convvis_lib as cv
+from convvis_lib.errors import ConvVisError, WeightsUnavailableError
+
+
+def test_fashionnet_loads_in_eval_mode_with_named_layers(fashion):
+    model, info = fashion
+    assert not model.training
+    assert info.layer_names == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc1", "fc2"]
+    assert info.num_classes == 10 and info.class_names_ko[0] == "티셔츠/탑"
+    modules = dict(model.named_modules())
+    assert all(path in modules for path in info.layers.values())
+    assert all(isinstance(m, torch.nn.ReLU) and not m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) >= 3
+    assert sum(isinstance(m, torch.nn.Linear) for m in model.modules()) >= 2
+
+
+def test_shipped_weights_classify_the_sample_accurately(fashion, sample):
+    model, info = fashion
+    x = cv.preprocess(info, sample.images)
+    with torch.no_grad():
+        pred = model(x).argmax(1).numpy()
+    acc = (pred == sample.labels).mean()
+    assert 0.90 <= acc <= 0.96, acc  # 92.6% on the full test set
+
+
+def test_weights_file_is_small_safetensors():
+    from convvis_lib.models import fashionnet_weights_path
+    path = fashionnet_weights_path()
+    assert path.suffix == ".safetensors" and path.stat().st_size <= 8e6
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ConvVisError) as err:
+        cv.load_model("lenet")
+    msg = str(err.value)
+    assert "'lenet'" in msg and all(n in msg for n in ("fashionnet", "alexnet", "vgg16", "resnet18"))
+
+
+@pytest.mark.parametrize("name", ["alexnet", "resnet18"])
+def test_imagenet_offline_is_quick_and_clear(name, monkeypatch):
+    monkeypatch.setenv("CONVVIS_OFFLINE", "1")
+    monkeypatch.setattr(cv.models, "imagenet_weights_cached", lambda w: None)
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError, match="unreachable"):
+        cv.load_model(name)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_can_reach_is_bounded_and_true_for_a_local_server():
+    import socket
+    from convvis_lib.net import can_reach
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        assert can_reach(f"http://127.0.0.1:{port}/", timeout=2.0)
+    finally:
+        server.close()
+    start = time.perf_counter()
+    assert not can_reach(f"http://127.0.0.1:{port}/", timeout=2.0)
+    assert time.perf_counter() - start < 2.5
+
+
+def test_random_fallback_and_imagenet_metadata(monkeypatch):
+    monkeypatch.setenv("CONVVIS_OFFLINE", "1")
+    monkeypatch.setattr(cv.models, "imagenet_weights_cached", lambda w: None)
+    with pytest.warns(UserWarning, match="random weights"):
+        model, info = cv.load_model("alexnet", allow_random=True)
+    assert info.pretrained is False and info.num_classes == 1000
+    assert info.class_names[0] == "tench" and info.input_size == (3, 224, 224)
+    assert not any(m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
+    modules = dict(model.named_modules())
+    assert isinstance(modules[info.weights["conv1"]], torch.nn.Conv2d)
+    assert isinstance(modules[info.layers["conv5"]], torch.nn.ReLU)
+
+
+def test_fallback_prints_korean_message_and_uses_fashionnet(monkeypatch, capsys):
+    monkeypatch.setenv("CONVVIS_OFFLINE", "1")
+    monkeypatch.setattr(cv.models, "imagenet_weights_cached", lambda w: None)
+    _, info = cv.load_model_or_fallback("vgg16")
+    assert info.name == "fashionnet"
+    assert "가중치" in capsys.readouterr().out
+
+
+def test_class_index_accepts_index_english_korean(fashion):
+    _, info = fashion
+    assert info.class_index(3) == 3
+    assert info.class_index("Sneaker") == 7
+    assert info.class_index("운동화") == 7
+    assert info.class_index(torch.tensor(9)) == 9
+    with pytest.raises(ConvVisError, match="0..9"):
+        info.class_index(10)
+    with pytest.raises(ConvVisError, match="운동화"):
+        info.class_index("sneakers")
+
+
+def test_get_module_unknown_layer_lists_layers(fashion):
+    model, info = fashion
+    assert isinstance(cv.get_module(model, info, "conv2"), torch.nn.ReLU)
+    assert isinstance(cv.get_module(model, info, "conv2", kind="weights"), torch.nn.Conv2d)
+    with pytest.raises(ConvVisError) as err:
+        cv.get_module(model, info, "conv9")
+    assert "'conv9'" in str(err.value) and "'fc1'" in str(err.value)

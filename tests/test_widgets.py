@@ -1,0 +1,79 @@
+"""Selectors built from metadata; the explorer live and pre-rendered."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import ipywidgets as widgets  # noqa: E402
+import pytest  # noqa: E402
+
+import convvis_lib as cv  # noqa: E402
+from convvis_lib import widgets as cw  # noqa: E402
+from convvis_lib.errors import ConvVisError  # noqa: E402
+
+
+def test_dropdowns_come_from_metadata(fashion):
+    _, info = fashion
+    layer = cw.layer_dropdown(info)
+    assert list(layer.options) == info.layer_names
+    cls = cw.class_dropdown(info, "운동화")
+    assert cls.value == 7 and cls.options[7] == ("7: 운동화", 7)
+    with pytest.raises(ConvVisError, match="conv1"):
+        cw.layer_dropdown(info, ["conv1", "conv7"])
+
+
+def test_live_explore_calls_render_with_current_values(fashion, monkeypatch):
+    monkeypatch.delenv("CONVVIS_STATIC", raising=False)
+    _, info = fashion
+    calls = []
+    box = cw.explore(lambda layer, cls: calls.append((layer, cls)),
+                     layer=cw.layer_dropdown(info, ["conv1", "conv2"]), cls=cw.class_dropdown(info))
+    assert isinstance(box, widgets.VBox) and calls[-1] == ("conv1", 0)
+    box.children[0].children[1].value = 4
+    assert calls[-1] == ("conv1", 4)
+
+
+def test_static_explore_prerenders_every_combination(fashion, monkeypatch):
+    monkeypatch.setenv("CONVVIS_STATIC", "1")
+    _, info = fashion
+    seen = []
+
+    def render(layer, cls):
+        seen.append((layer, cls))
+        fig, ax = plt.subplots(figsize=(1, 1))
+        ax.set_title(f"{layer}-{cls}")
+        print("값", layer, cls)
+
+    tree = cw.explore(render, layer=cw.layer_dropdown(info, ["conv1", "conv2"]),
+                      cls=cw.class_dropdown(info, classes=[0, 1, 2]))
+    assert sorted(seen) == sorted((layer, c) for layer in ("conv1", "conv2") for c in (0, 1, 2))
+    picker, stack = tree.children
+    assert isinstance(stack, widgets.Stack) and len(stack.children) == 2
+    inner_picker, inner_stack = stack.children[1].children
+    leaf = inner_stack.children[2]
+    assert "값 conv2 2" in leaf.value and "data:image/png;base64," in leaf.value
+    assert plt.get_fignums() == []  # figures closed after rendering
+
+
+def test_static_fixed_and_limits(fashion, monkeypatch):
+    monkeypatch.setenv("CONVVIS_STATIC", "1")
+    _, info = fashion
+    seen = []
+    cw.explore(lambda cls, nth: seen.append((cls, nth)), static_fixed=["nth"],
+               cls=cw.class_dropdown(info), nth=cw.choice([0, 1, 2], value=1))
+    assert len(seen) == 10 and {n for _, n in seen} == {1}
+    with pytest.raises(ConvVisError, match="too many"):
+        cw.explore(lambda a, b: None, a=cw.choice(list(range(10))), b=cw.choice(list(range(10))))
+    with pytest.raises(ConvVisError, match="unknown controls"):
+        cw.explore(lambda a: None, static_fixed=["b"], a=cw.choice([1]))
+
+
+def test_image_picker_maps_class_and_position(fashion, sample):
+    _, info = fashion
+    ex = cv.examples_for(info)
+    picker = cw.ImagePicker(info, ex, per_class=3)
+    assert set(picker.controls) == {"cls", "nth"}
+    idx = picker.index(cls=7, nth=2)
+    assert ex.labels[idx] == 7 and idx == ex.of_class(7)[2]
+    assert len(cw.combinations(**picker.controls)) == 30
