@@ -195,3 +195,21 @@ def test_imagenet_model_with_random_weights(capsys):
     assert scan.probs.shape == (2, 2, 1000) and scan.feature.shape == (2, 2, 256)
     torch.testing.assert_close(scan.probs.sum(-1), torch.ones(2, 2))
     assert scan.top_class().shape == (2, 2) and count_hooks(model) == 0
+
+
+def test_drawing_panels_shows_the_numbers():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from convvis_lib.occlusion import draw_occlusion_panels
+    model, info = cv.load_model("fashionnet")
+    x = cv.preprocess(info, cv.examples_for(info).images[0])
+    scan = occlusion_scan(model, info, x, layer="conv3", patch=7, stride=7)
+    fig, axes = plt.subplots(1, 4)
+    draw_occlusion_panels(axes, cv.deprocess(info, x), scan, 0, info)
+    titles = [ax.get_title() for ax in axes]
+    assert titles[1] == f"p(티셔츠/탑): 원래 {scan.base_probs[0]:.2f}, 최저 {scan.prob(0).min():.2f}"
+    assert titles[3] == f"conv3 채널 {scan.strongest_channel()}의 활성화 감소량"
+    assert axes[1].get_images()[1].get_extent() == [-0.5, 27.5, 27.5, -0.5]  # 4 cells of 7 px tile the image
+    plt.close(fig)
