@@ -1,17 +1,18 @@
 # Two commands on a fresh machine:  make book   (build the HTML book)   make test   (run every test)
+# Then:  make lab  (open the notebooks in JupyterLab)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: book test unit nbval book-check browser bench system-deps clean
+.PHONY: book test unit nbval book-check browser bench system-deps clean lab vendor-js
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[book,test,bench]"
+	$(PY) -m pip install -q -e ".[book,test,bench,lab]"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -27,8 +28,16 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
 
+# Serves _build/html on localhost and drives Debian's headless Chromium (fails if the book is not built).
 browser: $(STAMP)
-	$(PY) -m pytest -q tests/browser
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-fetch the self-hosted widget/MathJax scripts from npm (pinned versions, integrity-checked).
+vendor-js: $(STAMP)
+	$(PY) scripts/fetch_vendor_js.py
 
 # The README's test command: unit tests, every notebook under nbval, a clean -W book build, the browser test.
 test: system-deps unit nbval book browser
