@@ -37,6 +37,7 @@ from .preprocess import check_input
 
 RULES = ("plain", "deconvnet", "guided")
 RELU_FUNCTIONS = ("relu", "relu_")
+CMV_INITS = ("mean", "black")
 Target = int | str | torch.Tensor | Sequence[int] | tuple[str, int]
 
 
@@ -241,11 +242,13 @@ def _model_device(model: nn.Module) -> torch.device:
 
 def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target, steps: int = 200,
                               lr: float = 0.05, l2: float = 1e-3, jitter: int | None = None,
-                              blur_every: int = 4, blur_sigma: float | None = None,
-                              seed: int = 0) -> torch.Tensor:
+                              blur_every: int = 4, blur_sigma: float | None = None, seed: int = 0,
+                              init: str = "mean") -> torch.Tensor:
     """Image that maximises ``score(target) - l2 * ||x||^2`` by gradient ascent (Simonyan et al.).
 
-    Starts from the dataset mean (0 after normalisation) plus tiny seeded noise. Each step rolls
+    Starts from the dataset mean (``init="mean"``, 0 after normalisation, as in the paper) or from
+    black (``init="black"``, pixel 0: the background of Fashion-MNIST), plus tiny seeded noise; the
+    L2 penalty always pulls towards the mean. Each step rolls
     the image by a random shift of up to ``jitter`` pixels (default: side/28), takes a step of
     ``lr`` times the gradient divided by its mean absolute value, and keeps pixels inside the valid
     range; every ``blur_every`` steps the image is blurred (``blur_sigma``, default: side/56 px).
@@ -258,9 +261,13 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
     count = len(target) if isinstance(target, (list, torch.Tensor)) else 1
     jitter = max(1, h // 28) if jitter is None else jitter
     sigma = max(0.5, h / 56) if blur_sigma is None else blur_sigma
+    if init not in CMV_INITS:
+        raise choice_error("init", init, CMV_INITS)
     gen = torch.Generator().manual_seed(seed)
     x = (0.01 * torch.randn(count, c, h, w, generator=gen)).to(_model_device(model))
     lo, hi = _pixel_bounds(info, x)
+    if init == "black":
+        x = x + lo
     with eval_mode(model):
         for step in range(steps):
             dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=gen).tolist()
@@ -288,3 +295,33 @@ def saliency_display(sal: torch.Tensor, percentile: float = 99.0) -> torch.Tenso
     """Scale a saliency map (H, W) to [0, 1], clipping at the given percentile."""
     s = sal.detach().float().cpu()
     return (s / torch.quantile(s.flatten(), percentile / 100).clamp_min(1e-12)).clamp(0, 1)
+
+
+# ----------------------------------------------------------------------------- drawing (matplotlib)
+
+METHOD_LABELS = {"saliency": "세일리언시 맵", "deconvnet": "디컨브넷", "guided": "가이디드 역전파",
+                 "plain": "그래디언트"}
+
+
+def method_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,
+               method: str) -> torch.Tensor:
+    """``saliency`` -> (N, H, W); ``plain``/``deconvnet``/``guided`` -> raw (N, C, H, W)."""
+    if method not in METHOD_LABELS:
+        raise choice_error("method", method, METHOD_LABELS)
+    if method == "saliency":
+        return saliency(model, info, x, target)
+    return input_gradient(model, info, x, target, method)
+
+
+def draw_map(ax, m: torch.Tensor, title: str | None = None, percentile: float = 99.0) -> None:
+    """One map from :func:`method_map`: a saliency map (H, W) in ``inferno`` (black = 0); a raw map
+    (C, H, W) signed around 0: one channel in ``RdBu_r`` (red +, blue -), three as colour (grey = 0)."""
+    if m.ndim == 2:
+        ax.imshow(saliency_display(m, percentile).numpy(), cmap="inferno", vmin=0, vmax=1)
+    elif m.shape[0] == 1:
+        ax.imshow(2 * to_display(m, percentile).numpy() - 1, cmap="RdBu_r", vmin=-1, vmax=1)
+    else:
+        ax.imshow(to_display(m, percentile).numpy())
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)

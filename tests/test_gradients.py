@@ -248,3 +248,35 @@ def test_display_scaling():
     g = torch.tensor([[[-2.0, 0.0, 2.0, 1.0]]])
     assert to_display(g, percentile=100).tolist() == [[0.0, 0.5, 1.0, 0.75]]
     assert saliency_display(torch.tensor([[0.0, 2.0, 4.0]]), percentile=100).tolist() == [[0.0, 0.5, 1.0]]
+
+
+def test_class_model_visualization_init_and_bad_init():
+    model, info = cv.load_model("fashionnet")
+    black = (0 - info.mean[0]) / info.std[0]
+    start = class_model_visualization(model, info, 3, steps=1, lr=0.0, init="black")
+    assert start.shape == (1, 1, 28, 28) and abs(start.mean().item() - black) < 0.01
+    assert start.min() >= black - 1e-6  # clamped to the valid pixel range
+    with pytest.raises(cv.ConvVisError, match=r"unknown init 'white'; allowed: 'mean', 'black'"):
+        class_model_visualization(model, info, 3, steps=1, init="white")
+
+
+def test_method_map_and_drawing():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from convvis_lib.gradients import draw_map, method_map
+    net = tiny()
+    assert torch.equal(method_map(net, None, X, [0, 1], "saliency"), saliency(net, None, X, [0, 1]))
+    assert method_map(net, None, X, [0, 1], "deconvnet").flatten(1).tolist() == EXPECTED["deconvnet"]
+    with pytest.raises(cv.ConvVisError, match=r"unknown method 'lrp'; allowed: 'saliency', 'deconvnet'"):
+        method_map(net, None, X, 0, "lrp")
+    fig, axes = plt.subplots(1, 3)
+    g = torch.tensor([[[-2.0, 0.0], [2.0, 1.0]]])
+    draw_map(axes[0], g, "raw", percentile=100)  # one channel: signed, -1..1 in RdBu_r
+    assert axes[0].get_images()[0].get_array().tolist() == [[-1.0, 0.0], [1.0, 0.5]]
+    draw_map(axes[1], g.abs()[0], percentile=100)
+    assert axes[1].get_images()[0].get_array().tolist() == [[1.0, 0.0], [1.0, 0.5]]
+    draw_map(axes[2], torch.zeros(3, 2, 2))
+    assert axes[2].get_images()[0].get_array().shape == (2, 2, 3)
+    plt.close(fig)
