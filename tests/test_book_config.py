@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from convvis_book import glossary_links, ui_ko  # noqa: E402
+from convvis_book import glossary_links, outputs, ui_ko  # noqa: E402
 from convvis_book.search_ko import JS_KOREAN_WRAPPER, JS_SPLITTER, SearchKorean, split_korean  # noqa: E402
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -208,6 +208,17 @@ def test_link_first_uses_links_once_outside_code_and_titles():
     assert para.astext() == "필터 코드와 필터를 본다. 다시 필터와 활성화."  # text unchanged, particle outside
     glossary_links.link_first_uses(app, doc, "book/glossary")  # the glossary itself is never touched
     assert len(list(doc.findall(nodes.reference))) == 2
+
+
+def test_output_images_get_korean_alt_text_and_others_keep_theirs():
+    doc = _doctree("x")
+    out = nodes.container(classes=["cell_output"])
+    out += nodes.image(uri="../_images/a.png")
+    doc += out
+    doc += nodes.image(uri="fig.png", alt="직접 쓴 설명")
+    doc += nodes.image(uri="logo.png")
+    outputs.label_output_images(None, doc, "notebooks/01")
+    assert [i.get("alt") for i in doc.findall(nodes.image)] == [outputs.OUTPUT_ALT, "직접 쓴 설명", None]
 
 
 # --- interface strings ------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
 ENGLISH_UI = ["Skip to main content", "Back to top", "Search this book", "Launch on", "Launch interactive",
               "Toggle primary sidebar", "Toggle secondary sidebar", "Color mode", "System Settings",
               "Copy to clipboard", "Fullscreen mode", "Download this page", "Print to PDF", "previous page",
-              "next page", "Contents", "© Copyright", "Link to this heading", "Show code cell", "Click to show"]
+              "next page", "Contents", "© Copyright", "Link to this heading", "Show code cell", "Click to show",
+              "Colab logo", "Binder logo"]
 
 VISIBLE_OUTPUT_JS = """(root) => {
   const shown = (el) => el.offsetParent !== null && el.getClientRects().length > 0;

@@ -1,12 +1,12 @@
 """Sphinx extension for the convvis-ko book: Korean search, Korean UI strings, glossary links,
-self-hosted scripts. Loaded from ``_config.yml`` (``sphinx.local_extensions``)."""
+self-hosted scripts, alt text for output figures. Loaded from ``_config.yml`` (``sphinx.local_extensions``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from sphinx.application import Sphinx
 
-from . import assets, glossary_links, ui_ko
+from . import assets, glossary_links, outputs, ui_ko
 from .search_ko import SearchKorean
 
 STATIC = Path(__file__).parent / "static"
@@ -23,6 +23,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _add_static_path)
     app.connect("builder-inited", ui_ko.install)
     app.connect("doctree-resolved", glossary_links.link_first_uses)
+    app.connect("doctree-resolved", outputs.label_output_images)
     app.connect("html-page-context", assets.tidy_scripts, priority=900)
     app.add_js_file("convvis-ko.js", priority=600)  # after sphinx-copybutton's script (500)
     app.add_css_file("convvis-ko.css")
