@@ -177,6 +177,17 @@ def test_chapters_link_terms_to_the_glossary(reports):
     assert linked and all(n > 0 for n in linked.values()), f"glossary links per chapter: {linked}"
 
 
+def test_glossary_links_land_on_terms(book):
+    """Every automatic glossary link points at an existing term of the glossary page."""
+    ids = set(re.findall(r'<dt id="(term-[^"]+)"', (book / "book" / "glossary.html").read_text(encoding="utf-8")))
+    assert len(ids) >= 30
+    for doc in PAGES:
+        html = (book / f"{doc}.html").read_text(encoding="utf-8")
+        for href in re.findall(r'<a class="glossary-autolink[^"]*" href="([^"]+)"', html):
+            path, anchor = href.split("#")
+            assert path.endswith("glossary.html") and anchor in ids, f"{doc}: {href}"
+
+
 def test_no_cdn_in_built_html(book):
     """No page loads a script or stylesheet from outside the book."""
     bad = {}
