@@ -25,6 +25,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -132,8 +133,10 @@ def check_relu_calls(counter: _ReluCounter | None, rule: str) -> None:
 
 
 def _class_targets(info: ModelInfo | None, target, n: int, num_classes: int, device) -> torch.Tensor:
-    """(n,) class indices from an index/name, a sequence or a LongTensor of n indices."""
-    items = target.flatten().tolist() if isinstance(target, torch.Tensor) else target
+    """(n,) class indices from an index/name, or a sequence / tensor / array of n of them."""
+    items = target
+    if isinstance(target, (torch.Tensor, np.ndarray)):
+        items = target.reshape(-1).tolist() if target.ndim else target.item()
     if isinstance(items, (list, tuple)):
         if len(items) != n:
             raise ConvVisError(f"got {len(items)} class targets for a batch of {n} images; allowed: one "
@@ -258,7 +261,7 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
         raise ConvVisError(f"steps {steps!r} is not allowed; allowed: an int in 1..10000")
     c, h, w = info.input_size
-    count = len(target) if isinstance(target, (list, torch.Tensor)) else 1
+    count = len(target) if isinstance(target, (list, torch.Tensor, np.ndarray)) else 1
     jitter = max(1, h // 28) if jitter is None else jitter
     sigma = max(0.5, h / 56) if blur_sigma is None else blur_sigma
     if init not in CMV_INITS:

@@ -57,6 +57,8 @@ def test_named_wrappers_and_saliency():
     net = tiny()
     assert deconvnet(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["deconvnet"]
     assert guided_backprop(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["guided"]
+    assert input_gradient(net, None, X, np.array([0, 1]), "guided").flatten(1).tolist() == EXPECTED["guided"]
+    assert input_gradient(net, None, X, torch.tensor(0), "guided")[1].flatten().tolist() == [3.0, -2.0]
     sal = saliency(net, None, X, 0)  # class 0 for both: plain grads (1, -1) and (3, -2)
     assert sal.shape == (2, 1, 1) and sal.flatten().tolist() == [1.0, 3.0]
 
