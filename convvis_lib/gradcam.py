@@ -1,0 +1,108 @@
+"""Grad-CAM and Guided Grad-CAM (Selvaraju et al., 2017).
+
+Grad-CAM weighs the feature maps ``A^k`` of a convolutional layer by the spatial mean of the
+gradient of the class score ``y^c`` (a logit) with respect to them,
+
+    alpha_k = mean_ij d y^c / d A^k_ij,        L = ReLU(sum_k alpha_k A^k),
+
+and stretches the small map ``L`` bilinearly to the input size. Guided Grad-CAM multiplies
+that map pixel by pixel with the guided backpropagation of the same class.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConvVisError
+from .hooks import capture_activations, eval_mode
+from .models import ModelInfo, get_module
+from .preprocess import check_input
+
+Target = int | str | Sequence[int | str] | torch.Tensor | None
+
+
+def class_targets(info: ModelInfo | None, target: Target, logits: torch.Tensor) -> torch.Tensor:
+    """(N,) class indices: ``None`` -> each image's predicted class; one class -> the same for all;
+    a sequence / tensor of N classes -> one per image. Classes are indices or names."""
+    n, k = logits.shape[:2]
+    if target is None:
+        return logits.argmax(1)
+    many = isinstance(target, (list, tuple)) or (isinstance(target, torch.Tensor) and target.ndim == 1)
+    items = list(target) if many else [target] * n
+    if len(items) != n:
+        raise ConvVisError(f"got {len(items)} targets for a batch of {n} images; allowed: one class or N classes")
+    return torch.tensor([_one_class(info, t, k) for t in items], device=logits.device)
+
+
+def _one_class(info: ModelInfo | None, cls: object, num_classes: int) -> int:
+    if info is not None:
+        return info.class_index(cls)
+    if hasattr(cls, "item") and not isinstance(cls, str):
+        cls = cls.item()
+    if isinstance(cls, int) and not isinstance(cls, bool) and 0 <= cls < num_classes:
+        return cls
+    raise ConvVisError(f"class {cls!r} is not allowed without model info; allowed: 0..{num_classes - 1}")
+
+
+def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:
+    """Names in ``info.layers`` whose output is a feature map (N, C, h, w), in forward order."""
+    c, h, w = info.input_size
+    x = torch.zeros(1, c, h, w, device=_device(model))
+    with eval_mode(model), torch.inference_mode(), capture_activations(model, info, info.layer_names) as acts:
+        model(x)
+    return [name for name in info.layer_names if name in acts and acts[name].ndim == 4]
+
+
+def conv_layers(model: nn.Module, info: ModelInfo) -> list[str]:
+    """Spatial layers that are also weight layers (conv layers / residual stages), in forward order.
+
+    The last one is the usual Grad-CAM layer: fashionnet ``conv3``, AlexNet ``conv5``, VGG16
+    ``conv5_3``, ResNet-18 ``layer4``.
+    """
+    return [name for name in spatial_layers(model, info) if name in info.weights]
+
+
+def _device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+             layer: str = "conv3", upsample: bool = True) -> torch.Tensor:
+    """Grad-CAM maps (N, H, W) of class ``target`` at ``layer`` (``(N, h, w)`` with ``upsample=False``).
+
+    ``target`` is a class index or name, one per image, or ``None`` for each image's prediction.
+    The score is the logit. Maps are non-negative and not normalised.
+    """
+    check_input(info, x)
+    get_module(model, info, layer)  # validate the name before any work
+    x = x.detach().requires_grad_(True)  # keeps a graph even when the parameters are frozen
+    with eval_mode(model), torch.enable_grad(), capture_activations(model, info, layer, detach=False) as acts:
+        logits = model(x)
+    act = acts[layer]
+    if act.ndim != 4:
+        allowed = spatial_layers(model, info) if info is not None else "layers with (N, C, h, w) outputs"
+        raise ConvVisError(f"Grad-CAM needs a layer with feature maps; {layer!r} gives shape "
+                           f"{tuple(act.shape)}; allowed: {allowed}")
+    cls = class_targets(info, target, logits)
+    score = logits.gather(1, cls[:, None]).sum()
+    (grads,) = torch.autograd.grad(score, act)
+    alpha = grads.mean(dim=(2, 3), keepdim=True)          # (N, C, 1, 1): one weight per feature map
+    cam = F.relu((alpha * act).sum(dim=1)).detach()       # (N, h, w)
+    if upsample:
+        cam = F.interpolate(cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    return cam
+
+
+def guided_grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+                    layer: str = "conv3") -> torch.Tensor:
+    """Guided Grad-CAM (N, C, H, W): guided backpropagation times the upsampled Grad-CAM map."""
+    from .gradients import guided_backprop
+    check_input(info, x)
+    with eval_mode(model), torch.no_grad():
+        cls = class_targets(info, target, model(x))
+    cam = grad_cam(model, info, x, cls, layer)
+    return guided_backprop(model, info, x, cls) * cam[:, None]

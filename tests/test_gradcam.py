@@ -1,0 +1,158 @@
+"""Grad-CAM and Guided Grad-CAM: a hand-built model with a hand-computed map, and CAM on ResNet-18."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import convvis_lib as cv
+from convvis_lib.errors import ConvVisError
+from convvis_lib.explain import METHODS, explanation, explanations
+from convvis_lib.gradcam import class_targets, grad_cam, guided_grad_cam, spatial_layers
+from convvis_lib.gradients import guided_backprop, saliency
+from convvis_lib.hooks import count_hooks
+
+
+class TinyNet(nn.Module):
+    """conv (1x1, weights [1, -1], bias [0, 3]) -> ReLU -> flatten -> linear (8 -> 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, kernel_size=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(8, 2, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+            self.conv.bias.copy_(torch.tensor([0.0, 3.0]))
+            w0 = torch.tensor([[1.0, 1, 1, 1], [-1.5, -1.5, -1.5, -1.5]])   # class 0: alphas 1, -1.5
+            w1 = torch.tensor([[0.0, 0, 0, 2], [4.0, 0, 0, 0]])              # class 1: alphas 0.5, 1
+            self.fc.weight.copy_(torch.stack([w0.flatten(), w1.flatten()]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.relu(self.conv(x)).flatten(1))
+
+
+X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+# A^0 = x = [[1, 2], [3, 4]],  A^1 = relu(3 - x) = [[2, 1], [0, 0]]
+CAM0 = [[0.0, 0.5], [3.0, 4.0]]   # relu(1 * A^0 - 1.5 * A^1)
+CAM1 = [[2.5, 2.0], [1.5, 2.0]]   # relu(0.5 * A^0 + 1 * A^1)
+
+
+def test_hand_computed_maps():
+    model = TinyNet()
+    assert grad_cam(model, None, X, 0, layer="relu", upsample=False)[0].tolist() == CAM0
+    assert grad_cam(model, None, X, 1, layer="relu", upsample=False)[0].tolist() == CAM1
+    both = grad_cam(model, None, X.repeat(2, 1, 1, 1), [0, 1], layer="relu")
+    assert torch.equal(both, torch.tensor([CAM0, CAM1]))                  # same size: nothing to stretch
+    assert model(X).tolist() == [[5.5, 16.0]]                               # 10 - 1.5 * 3 and 2 * 4 + 4 * 2
+    assert grad_cam(model, None, X, None, layer="relu")[0].tolist() == CAM1  # None: the predicted class 1
+
+
+def test_frozen_parameters_and_no_parameter_grads():
+    model = TinyNet()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    assert grad_cam(model, None, X, 1, layer="relu", upsample=False)[0].tolist() == CAM1
+    model = TinyNet()
+    grad_cam(model, None, X, 1, layer="relu")
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_upsampling_is_bilinear():
+    model = nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4, 1))
+    x = torch.randn(1, 1, 4, 4)
+    small = grad_cam(model, None, x, 0, layer="2", upsample=False)
+    big = grad_cam(model, None, x, 0, layer="2")
+    assert small.shape == (1, 2, 2) and big.shape == (1, 4, 4)
+    assert torch.allclose(big, F.interpolate(small[:, None], size=(4, 4), mode="bilinear")[:, 0])
+
+
+def test_resnet18_gradcam_equals_cam():
+    """ResNet-18 ends in global average pooling + fc, where Grad-CAM reduces to CAM (Zhou et al.)."""
+    torch.manual_seed(0)  # random weights, fixed (some draws give a map that is all zero)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, info = cv.load_model("resnet18", allow_random=True, timeout=0.1)
+    x = torch.randn(1, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    model.train()
+    cam = grad_cam(model, info, x, 7, layer="layer4", upsample=False)
+    assert model.training and count_hooks(model) == 0
+    model.eval()
+    acts = cv.get_activations(model, info, x, "layer4")["layer4"]          # (1, 512, 3, 3)
+    expected = F.relu(torch.einsum("k,nkij->nij", model.fc.weight[7], acts)) / 9
+    assert torch.allclose(cam, expected, atol=1e-5, rtol=1e-4)
+    assert cam.max() > 0
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    model, info = cv.load_model("fashionnet")
+    ex = cv.examples_for(info)
+    idx = [ex.of_class(c)[0] for c in (1, 5, 9)]
+    return model, info, cv.preprocess(info, np.stack([ex.images[i] for i in idx])), torch.tensor(ex.labels[idx])
+
+
+def test_fashionnet_layers_and_guided(fashion):
+    model, info, x, y = fashion
+    assert spatial_layers(model, info) == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3"]
+    cam = grad_cam(model, info, x, y, layer="conv3")
+    assert cam.shape == (3, 28, 28) and (cam >= 0).all() and (cam.flatten(1).amax(1) > 0).all()
+    gg = guided_grad_cam(model, info, x, y, layer="conv3")
+    assert torch.allclose(gg, guided_backprop(model, info, x, y) * cam[:, None])
+    assert count_hooks(model) == 0
+
+
+def test_gradcam_mode_and_hooks_restored_on_error(fashion):
+    model, info, x, _ = fashion
+    model.train()
+    try:
+        with pytest.raises(ConvVisError, match=r"'fc1'.*allowed: \['conv1', 'pool1'"):
+            grad_cam(model, info, x, 0, layer="fc1")
+        with pytest.raises(ConvVisError, match="'unicorn'"):
+            grad_cam(model, info, x, "unicorn")
+        with pytest.raises(ConvVisError, match="'conv9'"):
+            grad_cam(model, info, x, 0, layer="conv9")
+        assert model.training and count_hooks(model) == 0
+    finally:
+        model.eval()
+
+
+def test_class_targets():
+    logits = torch.tensor([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]])
+    assert class_targets(None, None, logits).tolist() == [1, 0]
+    assert class_targets(None, 2, logits).tolist() == [2, 2]
+    assert class_targets(None, torch.tensor([0, 1]), logits).tolist() == [0, 1]
+    with pytest.raises(ConvVisError, match="got 3 targets for a batch of 2"):
+        class_targets(None, [0, 1, 2], logits)
+    with pytest.raises(ConvVisError, match="0..2"):
+        class_targets(None, 5, logits)
+
+
+def test_every_method_gives_one_map_per_image(fashion):
+    model, info, x, y = fashion
+    maps = explanations(model, info, x, y, METHODS)
+    for name, m in maps.items():
+        assert m.shape == (3, 28, 28) and torch.isfinite(m).all(), name
+    assert torch.equal(maps["saliency"], saliency(model, info, x, y))
+    assert torch.equal(maps["gradcam"], grad_cam(model, info, x, y, layer="conv3"))
+    occ = maps["occlusion"]
+    from convvis_lib.occlusion import occlusion_scan
+    scan = occlusion_scan(model, info, x[:1], progress=False)
+    assert occ[0, 0, 0].item() == pytest.approx((scan.base_probs[y[0]] - scan.probs[0, 0, y[0]]).item())
+    with pytest.raises(ConvVisError, match="'lime'.*'saliency'"):
+        explanation(model, info, x, y, "lime")
+    assert count_hooks(model) == 0
+
+
+def test_matches_captum_layer_gradcam(fashion):
+    captum_attr = pytest.importorskip("captum.attr")
+    model, info, x, y = fashion
+    for layer in ("conv2", "conv3"):
+        ref = captum_attr.LayerGradCam(model, cv.get_module(model, info, layer)).attribute(
+            x, target=y, relu_attributions=True)[:, 0]
+        ours = grad_cam(model, info, x, y, layer=layer, upsample=False)
+        assert torch.allclose(ours, ref, atol=1e-7)
