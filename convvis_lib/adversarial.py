@@ -34,7 +34,10 @@ def _check_eps(eps: float) -> float:
 
 
 def _labels_tensor(info: ModelInfo, labels, n: int, device: torch.device) -> torch.Tensor:
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
+    if isinstance(labels, torch.Tensor):
+        y = labels.detach().to("cpu", torch.long).reshape(-1)
+    else:
+        y = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
     if y.numel() == 1 and n > 1:
         y = y.expand(n)
     if y.numel() != n:

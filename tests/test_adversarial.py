@@ -67,6 +67,7 @@ def test_fgsm_stays_in_eps_box_and_valid_pixels(fashion):
     inside = (p > 0.1 + 1e-3) & (p < 0.9 - 1e-3)
     assert torch.allclose((p_adv - p).abs()[inside], torch.tensor(0.1), atol=1e-5)
     assert torch.equal(adv.fgsm(model, info, x, y, 0.0), x)
+    assert torch.equal(adv.fgsm(model, info, x, torch.as_tensor(y), 0.1), x_adv)  # tensor labels (any device)
 
 
 def test_fgsm_sweep_direction_matters_more_than_size(fashion):
