@@ -104,7 +104,7 @@ def explore(render: Callable[..., object], static_fixed: Sequence[str] = (),
             **controls: widgets.Dropdown) -> widgets.Widget:
     """Show ``render(**values)`` under dropdowns; redraw when one changes.
 
-    In a kernel this is a live ``interactive_output``. While the book is built
+    In a kernel the view is re-rendered live on every change. While the book is built
     (``CONVVIS_STATIC=1``) every combination of options is rendered once and
     the dropdowns switch between them in the browser, with no kernel; controls
     named in ``static_fixed`` keep their current value there (to limit renders).
@@ -124,12 +124,31 @@ def explore(render: Callable[..., object], static_fixed: Sequence[str] = (),
                                "give the dropdowns fewer options for the book")
         return static_explorer(render, controls)
 
-    def live(**kwargs):
-        render(**kwargs)
-        plt.show()
+    return live_explorer(render, controls)
 
-    out = widgets.interactive_output(live, dict(controls))
-    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+
+def live_explorer(render: Callable[..., object], controls: dict[str, widgets.Dropdown]) -> widgets.Widget:
+    """Dropdowns above an HTML view that is re-rendered whenever a value changes.
+
+    The view is a plain ``HTML`` widget rather than an ``Output`` widget: nothing is
+    captured from the kernel's output stream, which keeps headless executors
+    (nbclient, nbval) from stalling on widget output messages, and it works the
+    same on ipywidgets 7 (Colab) and 8.
+    """
+    view = widgets.HTML()
+
+    def update(_change=None) -> None:
+        values = {n: dd.value for n, dd in controls.items()}
+        try:
+            view.value = render_to_html(render, values)
+        except Exception as err:  # show the error where the figure would be, keep the controls usable
+            plt.close("all")
+            view.value = f'<pre style="color:#b00020">{html.escape(type(err).__name__ + ": " + str(err))}</pre>'
+
+    view.value = render_to_html(render, {n: dd.value for n, dd in controls.items()})  # first render raises
+    for dd in controls.values():
+        dd.observe(update, names="value")
+    return widgets.VBox([widgets.HBox(list(controls.values())), view])
 
 
 def _fixed(dd: widgets.Dropdown) -> widgets.Dropdown:

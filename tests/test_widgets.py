@@ -77,3 +77,25 @@ def test_image_picker_maps_class_and_position(fashion, sample):
     idx = picker.index(cls=7, nth=2)
     assert ex.labels[idx] == 7 and idx == ex.of_class(7)[2]
     assert len(cw.combinations(**picker.controls)) == 30
+
+
+def test_live_view_is_html_not_output_and_errors_are_shown(fashion, monkeypatch):
+    monkeypatch.delenv("CONVVIS_STATIC", raising=False)
+    _, info = fashion
+
+    def render(cls):
+        if cls == 3:
+            raise ValueError("no dresses today")
+        plt.subplots(figsize=(1, 1))
+        print("클래스", cls)
+
+    box = cw.explore(render, cls=cw.class_dropdown(info))
+    view = box.children[1]
+    assert isinstance(view, widgets.HTML) and "클래스 0" in view.value and "image/png" in view.value
+    box.children[0].children[0].value = 3
+    assert "no dresses today" in view.value
+    box.children[0].children[0].value = 5
+    assert "클래스 5" in view.value
+    assert plt.get_fignums() == []
+    with pytest.raises(ValueError, match="no dresses"):
+        cw.explore(render, cls=cw.class_dropdown(info, 3))  # the first render raises, so nbval sees it
