@@ -1,0 +1,253 @@
+"""CNN codes in 2-D: PCA + t-SNE (van der Maaten & Hinton 2008), grid snapping (Karpathy's CNN-codes
+grid), and nearest neighbours in code space versus pixel space."""
+from __future__ import annotations
+
+import inspect
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ConvVisError, choice_error
+from .hooks import get_activations
+from .models import ModelInfo
+from .preprocess import check_input
+
+PIXELS = "pixels"
+
+
+def default_code_layer(info: ModelInfo) -> str:
+    """The last hidden layer (the one feeding the classifier), e.g. ``fc1`` for fashionnet, ``fc7`` for AlexNet."""
+    return info.layer_names[-2]
+
+
+def suggested_layers(info: ModelInfo) -> list[str]:
+    """``pixels``, the last two downsampling stages (``pool*``/``layer*``) and the last hidden layer."""
+    code = default_code_layer(info)
+    stages = [n for n in info.layer_names if n.startswith(("pool", "layer")) and n != code]
+    return [PIXELS, *stages[-2:], code]
+
+
+def layer_codes(model: nn.Module, info: ModelInfo, x: torch.Tensor, layers: Sequence[str],
+                batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Flattened codes ``(N, D)`` per layer; ``"pixels"`` gives the normalised input itself."""
+    check_input(info, x)
+    for name in layers:
+        if name != PIXELS and name not in info.layers:
+            raise choice_error("layer", name, [PIXELS, *info.layer_names])
+    net_layers = [n for n in layers if n != PIXELS]
+    acts = get_activations(model, info, x, net_layers, batch_size) if net_layers else {}
+    acts[PIXELS] = x
+    return {n: acts[n].flatten(1).cpu().float().numpy() for n in layers}
+
+
+def pca(codes: np.ndarray, dims: int = 50, seed: int = 0) -> np.ndarray:
+    """Project ``codes`` on their first ``dims`` principal components (fewer if there are fewer points)."""
+    from sklearn.decomposition import PCA
+    codes = _check_codes(codes)
+    dims = min(dims, codes.shape[0], codes.shape[1])
+    return PCA(dims, random_state=seed).fit_transform(codes).astype(np.float32)
+
+
+def tsne(codes: np.ndarray, seed: int = 0, pca_dims: int = 50, perplexity: float = 30.0,
+         max_iter: int = 500, threads: int | None = 1) -> np.ndarray:
+    """2-D t-SNE of ``codes`` after PCA to ``pca_dims``; seeded, so the same codes give the same map.
+
+    The perplexity is lowered to ``(N - 1) / 3`` for tiny sets (t-SNE needs ``perplexity < N``).
+    ``threads`` caps scikit-learn's OpenMP threads (``None``: no cap). The map does not depend
+    on it, but one thread keeps the time predictable on a busy shared machine, where waiting
+    OpenMP threads made it several times slower here.
+    """
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+    reduced = pca(codes, pca_dims, seed)
+    n = reduced.shape[0]
+    if n < 4:
+        raise ConvVisError(f"t-SNE needs at least 4 points; got {n}")
+    iters = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"  # scikit-learn < 1.5
+    model = TSNE(2, perplexity=min(perplexity, (n - 1) / 3), init="pca", random_state=seed,
+                 **{iters: max(250, max_iter)})
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return model.fit_transform(reduced).astype(np.float32)
+
+
+def grid_side(n: int) -> int:
+    """Side of the smallest square grid with at least ``n`` cells."""
+    return int(np.ceil(np.sqrt(n)))
+
+
+def grid_cells(points: np.ndarray, side: int | None = None) -> np.ndarray:
+    """Snap 2-D points to a ``side`` x ``side`` grid, one point per cell, minimising the total
+    squared distance (optimal assignment, ``scipy.optimize.linear_sum_assignment``).
+
+    Points are first stretched to the unit square. Returns the cell of each point as
+    ``row * side + col`` (row 0 at the top, i.e. largest y).
+    """
+    from scipy.optimize import linear_sum_assignment
+    p = _check_codes(points)
+    if p.shape[1] != 2:
+        raise ConvVisError(f"expected 2-D points of shape (N, 2); got {p.shape}")
+    side = grid_side(len(p)) if side is None else side
+    if side * side < len(p):
+        raise ConvVisError(f"a {side}x{side} grid has {side * side} cells, fewer than the {len(p)} points")
+    span = np.maximum(p.max(0) - p.min(0), 1e-12)
+    p = (p - p.min(0)) / span
+    ticks = np.linspace(0.0, 1.0, side)
+    rows, cols = np.meshgrid(ticks[::-1], ticks, indexing="ij")  # row 0 = top = largest y
+    centres = np.stack([cols.ravel(), rows.ravel()], axis=1)
+    cost = ((p[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    point_idx, cell = linear_sum_assignment(cost)
+    out = np.empty(len(p), dtype=np.int64)
+    out[point_idx] = cell
+    return out
+
+
+def grid_mosaic(images: Sequence[np.ndarray], cells: np.ndarray, side: int,
+                dim: np.ndarray | None = None, dim_factor: float = 0.25) -> np.ndarray:
+    """One big image: ``images[i]`` (HxW or HxWx3, in [0, 1]) placed in grid cell ``cells[i]``.
+
+    Empty cells stay white; images where ``dim`` is True are faded towards white.
+    """
+    first = np.asarray(images[0], dtype=np.float32)
+    h, w = first.shape[:2]
+    canvas = np.ones((side * h, side * w, *first.shape[2:]), dtype=np.float32)
+    for i, cell in enumerate(np.asarray(cells)):
+        r, c = divmod(int(cell), side)
+        img = np.asarray(images[i], dtype=np.float32)
+        if dim is not None and dim[i]:
+            img = 1.0 - dim_factor * (1.0 - img)
+        canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    return canvas
+
+
+def loo_neighbours(codes: np.ndarray, k: int = 5) -> np.ndarray:
+    """The ``k`` nearest neighbours ``(N, k)`` of every point (Euclidean), the point itself left out."""
+    from sklearn.neighbors import NearestNeighbors
+    codes = _check_codes(codes).astype(np.float64)  # float64: the same neighbours on every machine
+    n = len(codes)
+    if not 1 <= k < n:
+        raise ConvVisError(f"k must be in 1..{n - 1} for {n} points; got {k}")
+    nbrs = NearestNeighbors(n_neighbors=k + 1).fit(codes).kneighbors(codes, return_distance=False)
+    is_self = nbrs == np.arange(n)[:, None]
+    is_self[~is_self.any(axis=1), -1] = True  # an exact duplicate came first: drop the farthest instead
+    return nbrs[~is_self].reshape(n, k)
+
+
+def knn_vote(neighbours: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Majority label among each row's neighbours (ties go to the smaller label)."""
+    labels = np.asarray(labels)
+    votes = labels[neighbours]
+    counts = np.stack([np.bincount(row, minlength=int(labels.max()) + 1) for row in votes])
+    return counts.argmax(axis=1)
+
+
+def knn_accuracy(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """Leave-one-out ``k``-NN accuracy: how often the neighbours' majority label is the point's own."""
+    labels = np.asarray(labels)
+    if labels.shape != (len(codes),) or labels.min() < 0:
+        raise ConvVisError(f"need one non-negative label per point ({len(codes)}); got shape {labels.shape}")
+    return float((knn_vote(loo_neighbours(codes, k), labels) == labels).mean())
+
+
+def neighbour_class_counts(neighbours: np.ndarray, labels: np.ndarray, cls: int, num_classes: int) -> np.ndarray:
+    """How often each class appears among the neighbours of the points of class ``cls``."""
+    labels = np.asarray(labels)
+    return np.bincount(labels[neighbours[labels == cls]].ravel(), minlength=num_classes)
+
+
+def nearest(codes: np.ndarray, query: int, k: int = 5) -> np.ndarray:
+    """Indices of the ``k`` points closest to point ``query`` (itself excluded), nearest first."""
+    codes = _check_codes(codes).astype(np.float64)
+    if not 0 <= query < len(codes):
+        raise ConvVisError(f"query index {query} out of range; allowed: 0..{len(codes) - 1}")
+    d = ((codes - codes[query]) ** 2).sum(1)
+    d[query] = np.inf
+    return np.argsort(d, kind="stable")[:k]
+
+
+def _check_codes(codes) -> np.ndarray:
+    a = np.asarray(codes, dtype=np.float32)
+    if a.ndim != 2 or len(a) == 0:
+        raise ConvVisError(f"expected codes of shape (N, D) with N >= 1; got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ConvVisError("codes contain NaN or Inf values")
+    return a
+
+
+# --- plotting -------------------------------------------------------------------------------
+
+def plot_scatter(ax, points: np.ndarray, labels: np.ndarray, info: ModelInfo, highlight: int | None = None,
+                 title: str | None = None, legend: bool = True, size: float = 6.0) -> None:
+    """Scatter of 2-D points coloured by class (Korean legend); ``highlight`` a class to bring forward."""
+    import matplotlib.pyplot as plt
+    cmap = plt.get_cmap("tab10" if info.num_classes <= 10 else "tab20")
+    labels = np.asarray(labels)
+    for c in [c for c in np.unique(labels) if c != highlight] + ([highlight] if highlight in labels else []):
+        m = labels == c
+        faded = highlight is not None and c != highlight
+        name = info.label(int(c)) if c >= 0 else "레이블 없음"
+        ax.scatter(points[m, 0], points[m, 1], s=size * (2.5 if c == highlight else 1), label=name,
+                   color=cmap(int(c) % cmap.N) if c >= 0 else "gray", alpha=0.18 if faded else 0.85,
+                   edgecolors="black" if c == highlight else "none", linewidths=0.3)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend:
+        handles, names = ax.get_legend_handles_labels()
+        order = np.argsort([info.class_index(nm) if nm in info.class_names_ko else -1 for nm in names])
+        leg = ax.legend([handles[i] for i in order], [names[i] for i in order], fontsize=7, markerscale=2,
+                        loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        for h in leg.legend_handles:
+            h.set_alpha(1.0)
+
+
+def plot_neighbours(info: ModelInfo, views: Sequence[np.ndarray], labels: np.ndarray, queries: Sequence[int],
+                    spaces: dict[str, np.ndarray], k: int = 6):
+    """For each query image, its ``k`` nearest neighbours in each code space (one row per space).
+
+    ``spaces`` maps a row label to codes ``(N, D)``; neighbours of another class get a red frame.
+    """
+    import matplotlib.pyplot as plt
+    rows = [(q, name) for q in queries for name in spaces]
+    fig, axes = plt.subplots(len(rows), k + 1, figsize=(1.05 * (k + 1) + 0.8, 1.15 * len(rows)), squeeze=False)
+    for (q, name), ax_row in zip(rows, axes):
+        found = nearest(spaces[name], q, k)
+        for j, (ax, idx) in enumerate(zip(ax_row, [q, *found])):
+            img = np.asarray(views[idx])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            same = labels[idx] == labels[q]
+            colour = "black" if j == 0 else ("tab:green" if same else "red")
+            for spine in ax.spines.values():
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(1.0 if j == 0 or same else 2.5)
+            if labels[idx] >= 0:
+                ax.set_title(info.label(int(labels[idx])), fontsize=7, color=colour)
+        ax_row[0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mosaic(ax, mosaic: np.ndarray, title: str | None = None) -> None:
+    """Show a :func:`grid_mosaic` image."""
+    ax.imshow(mosaic, cmap="gray" if mosaic.ndim == 2 else None, vmin=0, vmax=1, interpolation="antialiased")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def show_jpeg(fig, quality: int = 80, dpi: int = 100) -> None:
+    """Show a figure in the notebook as a JPEG and close it: for photo-like mosaics a JPEG is
+    about a third of the PNG's size, which keeps the notebook and the book page light."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=dpi, bbox_inches="tight", pil_kwargs={"quality": quality})
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="jpeg"))
