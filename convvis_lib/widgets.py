@@ -161,7 +161,8 @@ def _fixed(dd: widgets.Dropdown) -> widgets.Dropdown:
 class ImagePicker:
     """Class + index dropdowns for Fashion-MNIST, or one photo dropdown for ImageNet models.
 
-    ``controls`` go to :func:`explore`; ``index(**values)`` turns their values into an example index.
+    ``controls`` go to :func:`explore`; ``index(**values)`` turns their values into an example index;
+    ``static_fixed`` names the controls to keep fixed in the pre-rendered book.
     """
 
     def __init__(self, info: ModelInfo, examples, per_class: int = 5) -> None:
@@ -170,8 +171,10 @@ class ImagePicker:
             classes = [c for c in range(info.num_classes) if examples.of_class(c)]
             self.controls = {"cls": class_dropdown(info, classes[0], classes),
                              "nth": choice([(f"{k + 1}번째", k) for k in range(per_class)], description="이미지 번호")}
+            self.static_fixed = ["nth"]
         else:
             self.controls = {"cls": choice([(n, i) for i, n in enumerate(examples.names)], description="사진")}
+            self.static_fixed = []
 
     def index(self, cls: int, nth: int | None = None) -> int:
         """Example index for the chosen class and position (or the chosen photo)."""
