@@ -1,0 +1,115 @@
+"""Execute a chapter notebook in memory (never written back) and read what matters from it.
+
+Shared by ``scripts/check_determinism.py`` and ``benchmarks/bench_notebooks.py``:
+wall time, the kernel's peak resident memory, and the sanitised text of the cells tagged
+``nbval-check-output`` (the ones nbval compares).
+"""
+from __future__ import annotations
+
+import configparser
+import copy
+import os
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHECK_TAG = "nbval-check-output"
+PEAK_RSS_CELL = ("import resource as _r, sys as _s\n"
+                 "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)")
+
+
+@dataclass
+class Execution:
+    """One execution of one notebook."""
+
+    path: Path
+    seconds: float
+    peak_rss_mb: float
+    checked: list[str]
+    error: str | None = None
+
+
+def sanitizers() -> list[tuple[re.Pattern, str]]:
+    """The regex replacements nbval applies (tests/nbval_sanitize.cfg)."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(ROOT / "tests" / "nbval_sanitize.cfg", encoding="utf-8")
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+def cell_text(cell) -> str:
+    """stdout streams and text/plain results of a code cell, as nbval compares them."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            parts.append("".join(out.get("text", "")))
+        elif out.get("output_type") in ("execute_result", "display_data") and "text/plain" in out.get("data", {}):
+            parts.append("".join(out["data"]["text/plain"]))
+    return "".join(parts)
+
+
+def checked_outputs(nb) -> list[str]:
+    """Sanitised text of every ``nbval-check-output`` cell, in order."""
+    subs = sanitizers()
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", []):
+            text = cell_text(cell)
+            for rx, rep in subs:
+                text = rx.sub(rep, text)
+            out.append(text)
+    return out
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (or with None, remove) environment variables for the kernels started inside the block."""
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute(path: Path, timeout: int = 600, **env: str | None) -> Execution:
+    """Run ``path`` top to bottom in a fresh kernel (CONVVIS_STATIC unset unless given); nothing is saved."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
+    env.setdefault("CONVVIS_STATIC", None)
+    error = None
+    start = time.perf_counter()
+    with environment(**env):
+        try:
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        except CellExecutionError as err:
+            error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else "CellExecutionError"
+        except (CellTimeoutError, DeadKernelError, RuntimeError, AssertionError) as err:
+            error = f"{type(err).__name__}: {str(err)[:200]}"
+    seconds = time.perf_counter() - start
+    match = re.search(r"PEAK_RSS_KB (\d+)", cell_text(nb.cells[-1]))
+    peak = int(match.group(1)) / 1024 if match else float("nan")
+    nb.cells.pop()
+    return Execution(path, seconds, peak, checked_outputs(nb), error)
+
+
+def stored_checked_outputs(path: Path) -> list[str]:
+    """The checked outputs as committed in the notebook file."""
+    return checked_outputs(copy.deepcopy(nbformat.read(path, as_version=4)))
