@@ -15,7 +15,7 @@ def _name(req: str) -> str:
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(r): r.replace(" ", "") for r in project["dependencies"]}
-    for extra in ("book", "test"):
+    for extra in ("book", "test", "lab"):
         wanted.update({_name(r): r.replace(" ", "") for r in project["optional-dependencies"][extra]})
     import yaml
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
