@@ -43,20 +43,27 @@ Target = int | str | torch.Tensor | Sequence[int] | tuple[str, int]
 
 
 class _RuleReLU(torch.autograd.Function):
-    """ReLU forward; DeconvNet (``max(g, 0)``) or guided (``max(g, 0) * [x > 0]``) backward."""
+    """Pass an ``nn.ReLU``'s output on unchanged; back-propagate by the DeconvNet or guided rule.
+
+    ``x`` is the ReLU's input (the gradient goes there) and ``out`` the output the module already
+    computed (detached and reused, so nothing is computed twice). Backward: DeconvNet ``max(g, 0)``;
+    guided ``max(g, 0) * [out > 0]`` (one ``threshold_backward``, like ReLU's own backward).
+    """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, guided: bool) -> torch.Tensor:
-        out = x.clamp(min=0)
+    def forward(ctx, x: torch.Tensor, out: torch.Tensor, guided: bool) -> torch.Tensor:
         ctx.guided = guided
-        ctx.save_for_backward(out)
-        return out
+        if guided:
+            ctx.save_for_backward(out)
+        return out.view_as(out)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (out,) = ctx.saved_tensors
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         g = grad.clamp(min=0)
-        return (g * (out > 0) if ctx.guided else g), None
+        if ctx.guided:
+            (out,) = ctx.saved_tensors
+            g = torch.ops.aten.threshold_backward(g, out, 0)
+        return g, None, None
 
 
 def check_rule(rule: str) -> str:
@@ -100,9 +107,9 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
         counter.depth += 1
         counter.module_calls += 1
 
-    def leave(_module, inputs, _output):
+    def leave(_module, inputs, output):
         counter.depth -= 1
-        return _RuleReLU.apply(inputs[0], guided)
+        return _RuleReLU.apply(inputs[0], output.detach(), guided)
 
     try:
         for m in relus:
