@@ -54,7 +54,7 @@ def input_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, l
 
     Each image's gradient depends only on that image (summed loss), parameters' ``.grad`` stay untouched.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     if loss not in LOSSES:
         raise choice_error("loss", loss, LOSSES)
     y = _labels_tensor(info, labels, len(x), x.device)
@@ -163,7 +163,7 @@ def targeted_attacks(model: nn.Module, info: ModelInfo, x: torch.Tensor, targets
     Each step moves ``step_size`` pixel units (default ``2.5 * eps / steps``) down the target's
     loss, then projects back into the eps-box around ``x`` and the valid pixel range.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ConvVisError(f"steps must be a positive integer; got {steps!r}")
     raw = [targets] if isinstance(targets, (int, str, np.integer)) else list(targets)
@@ -185,7 +185,7 @@ def targeted_attacks(model: nn.Module, info: ModelInfo, x: torch.Tensor, targets
 def targeted_attack(model: nn.Module, info: ModelInfo, x: torch.Tensor, target: int | str, eps: float,
                     steps: int = 20, step_size: float | None = None) -> Attack:
     """:func:`targeted_attacks` for one image (1, C, H, W) and one target class."""
-    check_input(info, x)
+    check_input(info, x, model)
     if len(x) != 1:
         raise ConvVisError(f"targeted_attack takes one image (1, C, H, W); got a batch of {len(x)}")
     return targeted_attacks(model, info, x, target, eps, steps, step_size)[0]

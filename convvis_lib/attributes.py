@@ -143,7 +143,7 @@ def apply_attribute(info: ModelInfo, pixels: torch.Tensor, name: str, level: flo
 
 def predict_labels(model: nn.Module, info: ModelInfo, x: torch.Tensor, batch_size: int = 250) -> np.ndarray:
     """Arg-max class of each normalised input, in eval mode without gradients."""
-    check_input(info, x)
+    check_input(info, x, model)
     out = []
     with eval_mode(model), torch.inference_mode():
         for i in range(0, len(x), batch_size):

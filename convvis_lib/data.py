@@ -79,7 +79,7 @@ def candidate_dirs() -> list[Path]:
     return dirs + [DEBIAN_DIR, CACHE_DIR / "fashion-mnist"]
 
 
-def _download(split: str, target: Path, timeout: float = 5.0) -> bool:
+def _download(split: str, target: Path, timeout: float = 3.0) -> bool:
     if not can_reach(DOWNLOAD_URL, timeout=timeout):
         return False
     import urllib.request

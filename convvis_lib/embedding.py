@@ -32,7 +32,7 @@ def suggested_layers(info: ModelInfo) -> list[str]:
 def layer_codes(model: nn.Module, info: ModelInfo, x: torch.Tensor, layers: Sequence[str],
                 batch_size: int = 256) -> dict[str, np.ndarray]:
     """Flattened codes ``(N, D)`` per layer; ``"pixels"`` gives the normalised input itself."""
-    check_input(info, x)
+    check_input(info, x, model)
     for name in layers:
         if name != PIXELS and name not in info.layers:
             raise choice_error("layer", name, [PIXELS, *info.layer_names])
@@ -161,6 +161,8 @@ def nearest(codes: np.ndarray, query: int, k: int = 5) -> np.ndarray:
     codes = _check_codes(codes).astype(np.float64)
     if not 0 <= query < len(codes):
         raise ConvVisError(f"query index {query} out of range; allowed: 0..{len(codes) - 1}")
+    if not 1 <= k < len(codes):
+        raise ConvVisError(f"k must be in 1..{len(codes) - 1} (N - 1 other points); got {k}")
     d = ((codes - codes[query]) ** 2).sum(1)
     d[query] = np.inf
     return np.argsort(d, kind="stable")[:k]

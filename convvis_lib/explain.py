@@ -60,7 +60,7 @@ def explanation(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, targe
     """
     if method not in METHOD_LABELS:
         raise choice_error("method", method, METHODS)
-    check_input(info, x)
+    check_input(info, x, model)
     with eval_mode(model), torch.no_grad():
         cls = class_targets(info, target, model(x))
     if method == "random":
@@ -84,7 +84,7 @@ def explanations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, targ
     bad = [m for m in methods if m not in METHOD_LABELS]
     if bad:
         raise choice_error("method", bad[0], METHODS)
-    check_input(info, x)
+    check_input(info, x, model)
     with eval_mode(model), torch.no_grad():
         cls = class_targets(info, target, model(x))
     return {m: explanation(model, info, x, cls, m, **kwargs) for m in methods}

@@ -99,7 +99,7 @@ def perturbation_curve(model: nn.Module, info: ModelInfo | None, x: torch.Tensor
     ``mode`` is ``"deletion"`` (baseline ``"zero"`` by default) or ``"insertion"`` (``"blur"``).
     ``target`` is a class index or name, one per image, or ``None`` for the prediction on ``x``.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     if mode not in ("deletion", "insertion"):
         raise choice_error("mode", mode, ("deletion", "insertion"))
     if score not in SCORES:

@@ -77,7 +77,7 @@ def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: 
     ``target`` is a class index or name, one per image, or ``None`` for each image's prediction.
     The score is the logit. Maps are non-negative and not normalised.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     get_module(model, info, layer)  # validate the name before any work
     x = x.detach().requires_grad_(True)  # keeps a graph even when the parameters are frozen
     with eval_mode(model), torch.enable_grad(), capture_activations(model, info, layer, detach=False) as acts:
@@ -101,7 +101,7 @@ def guided_grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, t
                     layer: str = "conv3") -> torch.Tensor:
     """Guided Grad-CAM (N, C, H, W): guided backpropagation times the upsampled Grad-CAM map."""
     from .gradients import guided_backprop
-    check_input(info, x)
+    check_input(info, x, model)
     with eval_mode(model), torch.no_grad():
         cls = class_targets(info, target, model(x))
     cam = grad_cam(model, info, x, cls, layer)

@@ -195,7 +195,7 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
     image), or ``(layer, unit)`` (mean activation of that channel). ``rule``: ``"plain"``,
     ``"deconvnet"`` or ``"guided"``. The model's mode and hooks are restored afterwards.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     check_rule(rule)
     if _is_unit_target(target):
         get_module(model, info, target[0])  # validate the layer before hooking anything

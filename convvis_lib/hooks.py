@@ -54,7 +54,7 @@ def get_activations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor,
                     layers: str | Sequence[str], batch_size: int = 256) -> dict[str, torch.Tensor]:
     """Activations of ``layers`` for inputs ``x``, computed in eval mode without gradients."""
     from .preprocess import check_input
-    check_input(info, x)
+    check_input(info, x, model)
     names = [layers] if isinstance(layers, str) else list(layers)
     chunks: dict[str, list[torch.Tensor]] = {n: [] for n in names}
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, names) as acts:

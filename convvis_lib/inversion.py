@@ -222,7 +222,7 @@ def invert(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layer: str, **kw
     ``lambda_alpha``, ``lambda_tv``, ``alpha``, ``beta``, ``seed``,
     ``progress``, ...). Model parameters get no ``.grad``.
     """
-    check_input(info, x0)
+    check_input(info, x0, model)
     kwargs.setdefault("scale", pixel_range(info))
     with layer_function(model, info, layer) as features:
         with torch.no_grad():

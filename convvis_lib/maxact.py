@@ -129,7 +129,7 @@ def top_k(model: nn.Module, info: ModelInfo, data: torch.Tensor | Batches, layer
     device = next(model.parameters()).device
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, names) as acts:
         for x, ids in batches:
-            check_input(info, x)
+            check_input(info, x, model)
             model(x.to(device))
             for n in names:
                 scores, where = unit_scores(acts[n], directions.get(n))

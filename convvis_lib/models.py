@@ -40,6 +40,7 @@ class ModelInfo:
     layers: dict[str, str] = field(default_factory=dict)
     weights: dict[str, str] = field(default_factory=dict)
     pretrained: bool = True
+    min_size: int = 1
 
     @property
     def num_classes(self) -> int:
@@ -113,6 +114,7 @@ IMAGENET_MODELS = {
     "resnet18": ("resnet18", "ResNet18_Weights", _resnet18_layout),
 }
 MODEL_NAMES = ("fashionnet",) + tuple(IMAGENET_MODELS)
+IMAGENET_MIN_SIZE = {"alexnet": 63, "vgg16": 32, "resnet18": 32}  # smallest input the feature stack accepts
 
 
 def fashionnet_weights_path() -> Path:
@@ -139,35 +141,42 @@ def imagenet_weights_cached(weights) -> Path | None:
 def _imagenet_state_dict(weights, timeout: float) -> dict:
     cached = imagenet_weights_cached(weights)
     if cached is not None:
-        return torch.load(cached, map_location="cpu", weights_only=True)
+        try:
+            return torch.load(cached, map_location="cpu", weights_only=True)
+        except Exception as err:  # any failure means the cached file is unusable (corrupt, truncated, unsafe)
+            raise WeightsUnavailableError(
+                f"the cached checkpoint {cached} could not be loaded with torch.load(weights_only=True) "
+                f"({type(err).__name__}): it is corrupt, truncated or holds more than tensors; "
+                "delete it to download it again") from err
     if not can_reach(weights.url, timeout=timeout):
         raise WeightsUnavailableError(
             f"pretrained weights for this model are not cached ({Path(weights.url).name}) and "
             f"{weights.url.split('/')[2]} is unreachable (no network?)")
-    return weights.get_state_dict(progress=False)
+    return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
 
 
 def _load_imagenet(name: str, pretrained: bool, allow_random: bool, timeout: float) -> tuple[nn.Module, ModelInfo]:
     import torchvision.models as tvm
     builder_name, weights_name, layout = IMAGENET_MODELS[name]
     weights = getattr(tvm, weights_name).IMAGENET1K_V1
-    model = getattr(tvm, builder_name)(weights=None)
-    loaded = False
-    if pretrained:
+    state = None
+    if pretrained:  # fetch first, so an offline answer does not wait for a random init
         try:
-            model.load_state_dict(_imagenet_state_dict(weights, timeout))
-            loaded = True
+            state = _imagenet_state_dict(weights, timeout)
         except WeightsUnavailableError:
             if not allow_random:
                 raise
             warnings.warn(f"{name}: pretrained weights unavailable, using random weights", stacklevel=3)
+    model = getattr(tvm, builder_name)(weights=None)
+    if state is not None:
+        model.load_state_dict(state)
     for module in model.modules():  # inplace ReLU breaks backward hooks
         if isinstance(module, nn.ReLU):
             module.inplace = False
     categories = tuple(weights.meta["categories"])
     layers, weight_layers = layout()
     info = ModelInfo(name, "imagenet", categories, categories, (3, 224, 224),
-                     IMAGENET_MEAN, IMAGENET_STD, layers, weight_layers, loaded)
+                     IMAGENET_MEAN, IMAGENET_STD, layers, weight_layers, state is not None, IMAGENET_MIN_SIZE[name])
     return model.eval(), info
 
 

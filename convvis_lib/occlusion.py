@@ -140,7 +140,7 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
     defaults to half the patch. ``progress`` shows a tqdm bar; by default only for inputs of at
     least 96x96 pixels. Runs in eval mode under ``torch.inference_mode``.
     """
-    check_input(info, x)
+    check_input(info, x, model)
     if len(x) != 1:
         raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
     h, w = x.shape[-2:]

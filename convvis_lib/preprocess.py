@@ -1,6 +1,8 @@
 """One preprocessing path per model: images in, normalised tensors out, and back."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,9 @@ from .models import ModelInfo
 
 def _as_float_image(image: np.ndarray | torch.Tensor) -> np.ndarray:
     """HxW or HxWxC array (uint8, uint16 or float in [0, 1]) -> float32 HxWxC in [0, 1]."""
+    if isinstance(image, (str, Path)):
+        raise ConvVisError(f"got the path {str(image)!r}, not an image; load it with "
+                           "convvis_lib.imageio.load_image(path) first")
     a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if a.ndim == 2:
         a = a[..., None]
@@ -45,6 +50,8 @@ def _resize_center_crop(x: torch.Tensor, size: int, resize: int) -> torch.Tensor
 
 def preprocess(info: ModelInfo, images) -> torch.Tensor:
     """Images (one array, or a list / N-stacked array) -> normalised batch (N, C, H, W)."""
+    if isinstance(images, (str, Path)):
+        _as_float_image(images)  # raises: a path is not an image
     if isinstance(images, (list, tuple)):
         items = list(images)
     else:
@@ -82,17 +89,25 @@ def deprocess(info: ModelInfo, x: torch.Tensor) -> np.ndarray:
     return img[..., 0] if img.shape[2] == 1 else img
 
 
-def check_input(info: ModelInfo | None, x) -> None:
-    """Raise a clear error unless ``x`` is a finite float batch of the model's input shape."""
+def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None) -> None:
+    """Raise a clear error unless ``x`` is a finite float batch of the model's input shape.
+
+    With ``model`` given, ``x`` must also have its parameters' dtype and device.
+    """
     if not isinstance(x, torch.Tensor):
-        raise ConvVisError(f"expected a torch.Tensor batch (N, C, H, W); got {type(x).__name__} "
+        hint = " (load it with convvis_lib.imageio.load_image first)" if isinstance(x, (str, Path)) else ""
+        raise ConvVisError(f"expected a torch.Tensor batch (N, C, H, W); got {type(x).__name__}{hint} "
                            "(use convvis_lib.preprocess(info, images) first)")
     if x.ndim != 4:
         raise ConvVisError(f"expected a 4-D batch (N, C, H, W); got shape {tuple(x.shape)}")
     if len(x) == 0:
         raise ConvVisError("empty batch: N must be at least 1")
-    if not x.is_floating_point():
-        raise ConvVisError(f"expected a float tensor; got dtype {x.dtype} (use preprocess())")
+    param = next(model.parameters(), None) if model is not None else None
+    want = param.dtype if param is not None else torch.float32
+    if x.dtype != want:
+        raise ConvVisError(f"expected dtype {want}; got {x.dtype} (use x.to({want}) or preprocess())")
+    if param is not None and x.device != param.device:
+        raise ConvVisError(f"x is on {x.device} but the model is on {param.device}; use x.to({str(param.device)!r})")
     if not torch.isfinite(x).all():
         raise ConvVisError("input batch contains NaN or Inf values")
     if info is not None:
@@ -101,3 +116,6 @@ def check_input(info: ModelInfo | None, x) -> None:
             raise ConvVisError(f"{info.name} expects {c} input channel(s); got {x.shape[1]} (shape {tuple(x.shape)})")
         if info.dataset == "fashion-mnist" and tuple(x.shape[2:]) != (h, w):
             raise ConvVisError(f"{info.name} expects {h}x{w} inputs; got {tuple(x.shape[2:])}")
+        if min(x.shape[2:]) < info.min_size:
+            raise ConvVisError(f"{info.name} needs inputs of at least {info.min_size}x{info.min_size} pixels; "
+                               f"got {tuple(x.shape[2:])}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import PHOTO_NAMES, fashion_images, sample_photo
+from .errors import ConvVisError
 from .models import ModelInfo
 
 PHOTO_LABELS_KO = {
@@ -34,6 +35,8 @@ class Examples:
 
 def examples_for(info: ModelInfo, use_full: bool = False) -> Examples:
     """Images the chapters use with this model (offline in both cases)."""
+    if not isinstance(info, ModelInfo):
+        raise ConvVisError(f"expected the ModelInfo from load_model(); got the {type(info).__name__} {info!r}")
     if info.dataset == "fashion-mnist":
         data = fashion_images(use_full)
         names = [f"#{i} {info.label(int(c))}" for i, c in enumerate(data.labels)]
