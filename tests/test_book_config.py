@@ -287,3 +287,57 @@ def test_page_weight_counts_each_local_asset_once(tmp_path):
     assert w["raw"] == page.stat().st_size + 1000 + 500
     assert w["transfer"] < w["raw"]  # repeated bytes compress
     assert postbuild.main(tmp_path) == 0
+
+
+def _png(array, mode="RGB") -> bytes:
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(array, mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_compact_image_palette_is_lossless_for_plots_and_keeps_what_it_cannot_improve():
+    import io
+
+    import numpy as np
+    from PIL import Image
+    postbuild = load_script("postbuild")
+    rng = np.random.default_rng(0)
+    # a 'heatmap': 101 viridis colours -> exact palette PNG, clearly smaller
+    from matplotlib import colormaps
+    yy, xx = np.mgrid[0:120, 0:160]
+    z = (np.sin(xx / 9.0) * np.cos(yy / 7.0) + 1) / 2
+    plot = (colormaps["viridis"](np.round(z * 100) / 100)[..., :3] * 255).astype(np.uint8)
+    data = _png(plot)
+    mime, small = postbuild.compact_image(data)
+    assert mime == "image/png" and len(small) < len(data)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(small)).convert("RGB")), plot)
+    # transparency and already-palette images are left alone
+    rgba = np.dstack([plot, np.full((120, 160), 128, np.uint8)])
+    assert postbuild.compact_image(_png(rgba, "RGBA"))[1] == _png(rgba, "RGBA")
+    assert postbuild.compact_image(small) == ("image/png", small)
+    # a 'photo' (smooth colour noise, > 4096 colours): no faithful palette; JPEG only where allowed
+    photo = (rng.random((96, 96, 3)) * 255).astype(np.uint8)
+    assert postbuild.compact_image(_png(photo)) == ("image/png", _png(photo))
+    mime, jpeg = postbuild.compact_image(_png(photo), allow_jpeg=True)
+    assert mime == "image/jpeg" and jpeg[:2] == b"\xff\xd8" and len(jpeg) < len(_png(photo))
+
+
+def test_compact_figures_rewrites_inline_and_file_pngs(tmp_path):
+    import numpy as np
+    postbuild = load_script("postbuild")
+    from matplotlib import colormaps
+    yy, xx = np.mgrid[0:64, 0:64]
+    plot = (colormaps["magma"](((np.sin(xx / 5.0) + np.cos(yy / 4.0) + 2) / 4 * 50).round() / 50)[..., :3] * 255)
+    plot = plot.astype(np.uint8)
+    import base64
+    data = _png(plot)
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "f.png").write_bytes(data)
+    page = tmp_path / "p.html"
+    page.write_text(f'<img src="data:image/png;base64,{base64.b64encode(data).decode()}">', "utf-8")
+    before, after = postbuild.compact_figures(tmp_path)
+    assert before == 2 * len(data) and after < before
+    assert (tmp_path / "_images" / "f.png").stat().st_size < len(data)
+    assert postbuild.compact_figures(tmp_path)[0] == after  # idempotent: a second pass changes nothing

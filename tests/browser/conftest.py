@@ -89,6 +89,7 @@ def open_page(browser, server):
         page.on("console", lambda m: m.type == "error" and log["console_errors"].append(m.text))
         page.on("pageerror", lambda e: log["page_errors"].append(str(e)))
         page.on("requestfailed", lambda r: is_local(r.url) and log["failed"].append(r.url))
+        page.on("response", lambda r: r.status >= 400 and log["failed"].append(f"{r.status} {r.url}"))
         page.goto(server + path, wait_until="load")
         page.wait_for_timeout(SETTLE_MS)
         return page, log

@@ -121,9 +121,9 @@ def reports(open_page, book):
 @pytest.mark.parametrize("doc", PAGES)
 def test_page_loads_offline_without_console_errors(reports, doc):
     r = reports(doc)
+    assert r["failed"] == [], f"local requests that failed on {doc}: {r['failed']}"
     assert r["page_errors"] == [], f"uncaught errors on {doc}: {r['page_errors']}"
     assert r["console_errors"] == [], f"console errors on {doc}: {r['console_errors']}"
-    assert r["failed"] == [], f"local requests that failed on {doc}: {r['failed']}"
     assert r["external"] == [], f"{doc} asked the network for {r['external']} (the book must work offline)"
 
 
