@@ -120,10 +120,13 @@ def _fill_tensor(fill: float | Sequence[float], x: torch.Tensor) -> torch.Tensor
 
 
 def occluded_copies(x: torch.Tensor, row_masks: torch.Tensor, col_masks: torch.Tensor,
-                    fill: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) copies of ``x`` (1, C, H, W), copy b with ``row_masks[b] x col_masks[b]`` set to ``fill``."""
+                    fill: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, H, W) copies of ``x`` (1, C, H, W), copy b with ``row_masks[b] x col_masks[b]`` set to ``fill``.
+
+    ``out``, if given, is a (B, C, H, W) buffer to write into (reused across batches: no new allocation).
+    """
     mask = row_masks[:, None, :, None] & col_masks[:, None, None, :]
-    return torch.where(mask, fill, x)
+    return torch.where(mask, fill, x) if out is None else torch.where(mask, fill, x, out=out)
 
 
 def _channel_totals(act: torch.Tensor) -> torch.Tensor:
@@ -167,17 +170,19 @@ def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: 
     """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals."""
     from tqdm.auto import tqdm
     n = len(row_masks)
-    probs, feats = [], []
+    logits, feats = [], []
     with eval_mode(model), torch.inference_mode(), \
             capture_activations(model, info, [layer] if layer else []) as acts, \
             tqdm(total=n, disable=not progress, unit="img", desc="occlusion") as bar:
+        buffer = torch.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype, device=x.device)
         for i in range(0, n, batch_size):
-            batch = occluded_copies(x, row_masks[i:i + batch_size], col_masks[i:i + batch_size], fill)
-            probs.append(model(batch).float().softmax(-1))
-            if layer:
+            rows, cols = row_masks[i:i + batch_size], col_masks[i:i + batch_size]
+            batch = occluded_copies(x, rows, cols, fill, out=buffer[:len(rows)])
+            logits.append(model(batch).float())
+            if layer:  # reduced now, before the buffer is overwritten by the next batch
                 feats.append(_channel_totals(acts[layer]).float())
             bar.update(len(batch))
-    return torch.cat(probs), (torch.cat(feats) if layer else None)
+    return torch.cat(logits).softmax(-1), (torch.cat(feats) if layer else None)
 
 
 def _class_index(info: ModelInfo | None, target: int | str) -> int:
