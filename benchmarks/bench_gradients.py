@@ -1,0 +1,63 @@
+"""Saliency, guided backprop and DeconvNet vs one plain forward+backward to the input (same batch)."""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import convvis_lib as cv
+from convvis_lib import gradients
+
+from common import Row, device_from_env, fmt_s, paired, ratio
+
+BATCHES = {"fashionnet": 64, "alexnet": 8, "resnet18": 8}
+GOAL = 1.1
+
+
+def _plain(model, x: torch.Tensor, cls: int):
+    """The reference: one forward and one backward of the class logits to the pixels, nothing else."""
+    def run():
+        xr = x.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(model(xr)[:, cls].sum(), xr)
+        return g
+    return run
+
+
+def bench_model(name: str, device: torch.device, rounds: int) -> list[Row]:
+    model, info = cv.load_model(name, pretrained=name == "fashionnet")
+    model = model.to(device).eval()
+    images = cv.examples_for(info).images
+    n = BATCHES[name]
+    x = cv.preprocess(info, [images[i % len(images)] for i in range(n)]).to(device)
+    fns = {"plain": _plain(model, x, 3),
+           "saliency": lambda: gradients.saliency(model, info, x, 3),
+           "guided": lambda: gradients.guided_backprop(model, info, x, 3),
+           "deconvnet": lambda: gradients.deconvnet(model, info, x, 3)}
+    t = paired(fns, rounds, device)
+    ref = sorted(t["plain"])[len(t["plain"]) // 2]
+    rows = []
+    for method in ("saliency", "guided", "deconvnet"):
+        r = ratio(t[method], t["plain"])
+        med = sorted(t[method])[len(t[method]) // 2]
+        rows.append(Row(f"{method} vs forward+backward ({name}, batch {n}, {device.type})", fmt_s(med),
+                        f"plain {fmt_s(ref)}", r, f"≤ {GOAL}×", r <= GOAL))
+    return rows
+
+
+def run(device: torch.device | None = None, rounds: int | None = None, models=tuple(BATCHES)) -> list[Row]:
+    device = device or device_from_env()
+    rows = []
+    for name in models:
+        rows += bench_model(name, device, rounds or (30 if name == "fashionnet" or device.type == "cuda" else 7))
+    return rows
+
+
+if __name__ == "__main__":
+    from common import machine, table
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--models", nargs="+", default=list(BATCHES), choices=list(BATCHES))
+    args = parser.parse_args()
+    print(machine())
+    print(table(run(rounds=args.rounds, models=args.models)))
