@@ -34,6 +34,7 @@ class Execution:
     peak_rss_mb: float
     checked: list[str]
     error: str | None = None
+    extra: list[str] | None = None  # text printed by the extra cells
 
 
 def sanitizers() -> list[tuple[re.Pattern, str]]:
@@ -86,12 +87,28 @@ def environment(**values: str | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def execute(path: Path, timeout: int = 600, **env: str | None) -> Execution:
-    """Run ``path`` top to bottom in a fresh kernel (CONVVIS_STATIC unset unless given); nothing is saved."""
+def _cell_seconds(cell) -> float:
+    """Duration of an executed cell from nbclient's timing metadata (0 if missing)."""
+    from datetime import datetime
+    meta = cell.get("metadata", {}).get("execution", {})
+    start, end = meta.get("iopub.execute_input"), meta.get("shell.execute_reply")
+    if not start or not end:
+        return 0.0
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def execute(path: Path, timeout: int = 600, extra: list[str] | tuple[str, ...] = (),
+            **env: str | None) -> Execution:
+    """Run ``path`` top to bottom in a fresh kernel (CONVVIS_STATIC unset unless given); nothing is saved.
+
+    ``extra`` cells run after the notebook, in the same kernel; their time is not counted in
+    ``seconds`` and their printed text is returned in ``Execution.extra``.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in (*extra, PEAK_RSS_CELL)]
     env.setdefault("CONVVIS_STATIC", None)
     error = None
     start = time.perf_counter()
@@ -103,11 +120,12 @@ def execute(path: Path, timeout: int = 600, **env: str | None) -> Execution:
             error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else "CellExecutionError"
         except (CellTimeoutError, DeadKernelError, RuntimeError, AssertionError) as err:
             error = f"{type(err).__name__}: {str(err)[:200]}"
-    seconds = time.perf_counter() - start
-    match = re.search(r"PEAK_RSS_KB (\d+)", cell_text(nb.cells[-1]))
+    added = nb.cells[len(nb.cells) - len(extra) - 1:]
+    seconds = time.perf_counter() - start - sum(_cell_seconds(c) for c in added)
+    match = re.search(r"PEAK_RSS_KB (\d+)", cell_text(added[-1]))
     peak = int(match.group(1)) / 1024 if match else float("nan")
-    nb.cells.pop()
-    return Execution(path, seconds, peak, checked_outputs(nb), error)
+    del nb.cells[len(nb.cells) - len(added):]
+    return Execution(path, seconds, peak, checked_outputs(nb), error, [cell_text(c) for c in added[:-1]])
 
 
 def stored_checked_outputs(path: Path) -> list[str]:
