@@ -9,8 +9,8 @@
   answers within 5 s with a clear message and its documented fallback.
 * Leaks: 1 000 live widget redraws and 1 000 failing calls leave 0 hooks and flat memory.
 
-Cases marked ``xfail(strict=True)`` are known gaps in modules owned by others; each reason names the
-proposed fix. Once fixed the case passes, strict xfail turns it into a failure: delete the mark then.
+A case with ``bug="..."`` is a known gap, run as ``xfail(strict=True)`` with the proposed fix as its
+reason (so it turns into a failure once fixed, and the mark is removed). None is open now.
 """
 from __future__ import annotations
 
@@ -192,20 +192,11 @@ BAD = [
         ("(32, 32)", "28x28")),
     Bad("integer-dtype", lambda c: cv.get_activations(c.fm, c.finfo, (c.x * 10).to(torch.int64), "conv1"),
         ("torch.int64", "float")),
-    Bad("float64-dtype", lambda c: gradients.saliency(c.fm, c.finfo, c.x1.double(), 0), ("torch.float64", "float32"),
-        bug="preprocess.check_input: accept only x.dtype == torch.float32 (raise naming the dtype, "
-            "'allowed: torch.float32; use x.float()'); today torch says 'Input type (double) and bias type "
-            "(float) should be the same'"),
-    Bad("float16-dtype", lambda c: cv.get_activations(c.fm, c.finfo, c.x1.half(), "conv1"), ("torch.float16", "float32"),
-        bug="same fix as float64-dtype (preprocess.check_input)"),
-    Bad("wrong-device", lambda c: gradients.saliency(c.fm, c.finfo, c.x1.to("meta"), 0), ("meta", "cpu"),
-        bug="preprocess.check_input(info, x, model=None): when given the model, raise unless x.device equals its "
-            "parameters' device ('x is on meta, the model on cpu; use x.to(device)'), and pass model= from "
-            "every public entry point; on a GPU machine torch says 'Expected all tensors to be on the same device'"),
+    Bad("float64-dtype", lambda c: gradients.saliency(c.fm, c.finfo, c.x1.double(), 0), ("torch.float64", "float32")),
+    Bad("float16-dtype", lambda c: cv.get_activations(c.fm, c.finfo, c.x1.half(), "conv1"), ("torch.float16", "float32")),
+    Bad("wrong-device", lambda c: gradients.saliency(c.fm, c.finfo, c.x1.to("meta"), 0), ("meta", "cpu")),
     Bad("imagenet-input-too-small", lambda c: cv.get_activations(c.am, c.ainfo, torch.zeros(1, 3, 32, 32), "conv1"),
-        ("32", "63"),
-        bug="preprocess.check_input: for ImageNet models refuse H or W below the model's minimum "
-            "(AlexNet 63 px; store it in ModelInfo, e.g. min_size) instead of torch's 'Output size is too small'"),
+        ("32", "63")),
     Bad("batch-for-single-image-op", lambda c: occlusion.occlusion_map(c.fm, c.finfo, c.x, 0), ("batch of 4", "x[i:i+1]")),
     # NaN / Inf
     Bad("nan-input", lambda c: gradients.saliency(c.fm, c.finfo, c.x1 * float("nan"), 0), ("NaN",)),
@@ -221,9 +212,7 @@ BAD = [
     Bad("image-wrong-dtype", lambda c: cv.preprocess(c.finfo, np.zeros((28, 28), np.int32)), ("int32", "allowed", "uint8")),
     Bad("image-out-of-range", lambda c: cv.preprocess(c.ainfo, np.full((50, 50, 3), 2.0, np.float32)), ("[0, 1]", "2")),
     Bad("image-too-small", lambda c: cv.preprocess(c.ainfo, np.zeros((4, 4, 3), np.uint8)), ("(4, 4)", "8x8")),
-    Bad("path-instead-of-image", lambda c: cv.preprocess(c.ainfo, "photo.png"), ("'photo.png'", "load_image"),
-        bug="preprocess._as_float_image: when given a str/Path, raise 'got the path 'photo.png'; load it with "
-            "convvis_lib.imageio.load_image(path) first' (today: 'expected an image of shape ...; got ()')"),
+    Bad("path-instead-of-image", lambda c: cv.preprocess(c.ainfo, "photo.png"), ("'photo.png'", "load_image")),
     Bad("missing-image-file", lambda c: load_image(c.files / "missing.png"), ("missing.png", "does not exist")),
     Bad("corrupt-image-file", lambda c: load_image(c.files / "corrupt.jpg"), ("corrupt.jpg", "allowed: PNG, JPEG")),
     Bad("huge-image-file", lambda c: load_image(c.files / "huge.jpg", refuse_pixels=100_000),
@@ -235,9 +224,7 @@ BAD = [
     Bad("empty-codes", lambda c: embedding.pca(np.zeros((0, 5))), ("(0, 5)", "N >= 1")),
     Bad("top-k-zero", lambda c: maxact.top_k(c.fm, c.finfo, c.x, "conv1", k=0), ("k", "0")),
     Bad("neighbours-k-too-large", lambda c: embedding.loo_neighbours(np.random.rand(5, 3), k=5), ("5", "1..4")),
-    Bad("nearest-k-too-large", lambda c: embedding.nearest(np.array([[0.0], [1.0], [3.0]]), 0, k=10), ("10", "1..2"),
-        bug="embedding.nearest: validate k like loo_neighbours (1 <= k < N, else ConvVisError 'k must be in 1..N-1'); "
-            "today k >= N silently returns the query point itself as its own farthest neighbour ([1, 2, 0])"),
+    Bad("nearest-k-too-large", lambda c: embedding.nearest(np.array([[0.0], [1.0], [3.0]]), 0, k=10), ("10", "1..2")),
     Bad("tsne-too-few-points", lambda c: embedding.tsne(np.random.rand(3, 4)), ("at least 4", "3")),
     Bad("patch-larger-than-image", lambda c: occlusion.occlusion_map(c.fm, c.finfo, c.x1, 0, patch=29),
         ("29", "allowed", "1..28")),
@@ -251,9 +238,7 @@ BAD = [
     Bad("labels-wrong-length", lambda c: attributes.attribute_sweep(c.fm, c.finfo, torch.rand(4, 1, 28, 28),
                                                                     np.zeros(3, int), "brightness"), ("4", "(3,)")),
     Bad("steps-zero", lambda c: gradients.class_model_visualization(c.fm, c.finfo, 0, steps=0), ("0", "1..10000")),
-    Bad("examples-for-a-name", lambda c: cv.examples_for("fashionnet"), ("'fashionnet'", "ModelInfo"),
-        bug="samples.examples_for: raise ConvVisError unless info is a ModelInfo ('got the str 'fashionnet'; "
-            "pass the info from load_model') instead of AttributeError"),
+    Bad("examples-for-a-name", lambda c: cv.examples_for("fashionnet"), ("'fashionnet'", "ModelInfo")),
 ]
 
 
@@ -386,14 +371,7 @@ def offline(tmp_path_factory):
     return SimpleNamespace(results=results, printed=printed.getvalue(), warnings=[str(w.message) for w in caught])
 
 
-SLOW_INIT = ("models._load_imagenet: fetch the state dict (cache or can_reach) BEFORE building the model, and "
-             "build it under torch.device('meta') + load_state_dict(assign=True) when pretrained; today the random "
-             "init of the model runs before the 4 s network check, so the answer takes 4 s + init time "
-             "(VGG16: 1.5-3 s; AlexNet 0.3-0.8 s)")
-
-
-@pytest.mark.parametrize("name", ["resnet18", pytest.param("vgg16", marks=pytest.mark.xfail(strict=True,
-                                                                                             reason=SLOW_INIT))])
+@pytest.mark.parametrize("name", ["resnet18", "vgg16"])  # VGG16: 138 M weights, must not be initialised first
 def test_offline_pretrained_weights_answer_within_5s(offline, name):
     from convvis_lib.models import IMAGENET_MODELS
     import torchvision.models as tvm
@@ -417,8 +395,6 @@ def test_offline_random_weights_when_allowed(offline):
     assert "resnet18: pretrained weights unavailable, using random weights" in offline.warnings
 
 
-@pytest.mark.xfail(strict=True, reason="data._download: can_reach(timeout=5.0) alone takes the whole 5 s; use "
-                                       "timeout=3.0 (as models uses 4.0) so the answer comes within 5 s")
 def test_offline_dataset_answers_within_5s(offline):
     _, err, secs = offline.results["dataset"]
     assert isinstance(err, DataUnavailableError)

@@ -81,11 +81,8 @@ def test_torch_load_always_passes_weights_only_true():
     assert _offenders(check) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models._imagenet_state_dict calls weights.get_state_dict(progress=False), i.e. torch.hub."
-    "load_state_dict_from_url(weights_only=False): a downloaded checkpoint is unpickled with full pickle. "
-    "Fix: weights.get_state_dict(progress=False, check_hash=True, weights_only=True)"))
 def test_url_loaders_pass_weights_only_true():
+    """torch.hub.load_state_dict_from_url (behind torchvision's get_state_dict) defaults to weights_only=False."""
     def check(tree):
         for name, call in _calls(tree, URL_LOADERS):
             if not _weights_only_true(call):
@@ -189,11 +186,6 @@ def test_a_genuine_cached_checkpoint_loads_through_weights_only(tmp_path, monkey
     assert torch.equal(model.fc.weight, state["fc.weight"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models._imagenet_state_dict: wrap torch.load of the cached file in try/except (pickle.UnpicklingError, "
-    "RuntimeError, EOFError, OSError) and raise WeightsUnavailableError naming the file and saying to delete it; "
-    "today a corrupt or unsafe cached checkpoint gives a bare UnpicklingError/RuntimeError, so "
-    "load_model_or_fallback does not fall back"))
 @pytest.mark.parametrize("content", ["trap", "truncated"])
 def test_a_bad_cached_checkpoint_gives_a_clear_error_and_the_fallback(tmp_path, monkeypatch, content, capsys):
     from convvis_lib.errors import WeightsUnavailableError
