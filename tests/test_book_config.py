@@ -22,7 +22,6 @@ from docutils.utils import new_document
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from convvis_book import glossary_links, outputs, ui_ko  # noqa: E402
 from convvis_book.search_ko import JS_KOREAN_WRAPPER, JS_SPLITTER, SearchKorean, split_korean  # noqa: E402
