@@ -30,9 +30,10 @@ def glossary_terms(app: Sphinx) -> dict[str, tuple[str, str]]:
 
 
 def term_pattern(terms: list[str]) -> re.Pattern[str]:
-    """One regex for all terms, longest first; a word boundary before each and after Latin endings."""
+    """One regex for the terms in the given order (pass them longest first, so "죽은 필터" wins over "필터");
+    group ``t{i}`` is ``terms[i]``. A word boundary is required before each term and after Latin endings."""
     parts = []
-    for term in sorted(terms, key=len, reverse=True):
+    for term in terms:
         body = r"\s*".join(re.escape(w) for w in term.split())
         tail = r"(?![0-9A-Za-z])" if term[-1].isascii() and term[-1].isalnum() else ""
         parts.append(f"(?P<t{len(parts)}>{body}){tail}")
