@@ -22,6 +22,7 @@ non-zero activations), and the rule changes every ReLU below it.
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
@@ -47,7 +48,7 @@ class _RuleReLU(torch.autograd.Function):
 
     ``x`` is the ReLU's input (the gradient goes there) and ``out`` the output the module already
     computed (detached and reused, so nothing is computed twice). Backward: DeconvNet ``max(g, 0)``;
-    guided ``max(g, 0) * [out > 0]`` (one ``threshold_backward``, like ReLU's own backward).
+    guided ``max(g, 0) * [out > 0]``, computed as ReLU's own backward followed by an in-place clamp.
     """
 
     @staticmethod
@@ -59,11 +60,11 @@ class _RuleReLU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        g = grad.clamp(min=0)
-        if ctx.guided:
-            (out,) = ctx.saved_tensors
-            g = torch.ops.aten.threshold_backward(g, out, 0)
-        return g, None, None
+        if not ctx.guided:
+            return grad.clamp(min=0), None, None
+        (out,) = ctx.saved_tensors
+        # ReLU's own backward (g * [out > 0]), then max(., 0) in place: one new tensor, not two
+        return torch.ops.aten.threshold_backward(grad, out, 0).clamp_(min=0), None, None
 
 
 def check_rule(rule: str) -> str:
@@ -88,6 +89,9 @@ class _ReluCounter(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+_VERIFIED: "weakref.WeakKeyDictionary[nn.Module, tuple[int, ...]]" = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
     """Inside the block, every ``nn.ReLU`` of ``model`` back-propagates by ``rule``.
@@ -95,28 +99,41 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
     For ``"deconvnet"``/``"guided"`` it yields a counter of the forward passes' ReLU calls; call
     :func:`check_relu_calls` on it after the forward. Inplace ReLUs are made out-of-place
     meanwhile; hooks and ``inplace`` flags are restored on exit, also after an exception.
+
+    The search for functional ReLU calls (a ``TorchFunctionMode`` that sees every torch call, costly
+    on a GPU) runs until one forward pass of the model has passed it; later passes with the same
+    ``nn.ReLU`` modules skip it.
     """
     if check_rule(rule) == "plain":
         yield None
         return
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    ids = tuple(id(m) for m in relus)
+    trusted = _VERIFIED.get(model) == ids
     inplace = {m: m.inplace for m in relus}
     counter, handles, guided = _ReluCounter(), [], rule == "guided"
 
     def enter(_module, _inputs):
         counter.depth += 1
-        counter.module_calls += 1
 
     def leave(_module, inputs, output):
-        counter.depth -= 1
+        counter.depth -= not trusted
+        counter.module_calls += 1
         return _RuleReLU.apply(inputs[0], output.detach(), guided)
 
     try:
         for m in relus:
             m.inplace = False
-            handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
-        with counter:
+            if not trusted:
+                handles.append(m.register_forward_pre_hook(enter))
+            handles.append(m.register_forward_hook(leave))
+        if trusted:
             yield counter
+        else:
+            with counter:
+                yield counter
+            if counter.module_calls and not counter.functional_calls:
+                _VERIFIED[model] = ids
     finally:
         for h in handles:
             h.remove()
