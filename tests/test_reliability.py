@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -506,3 +507,33 @@ def test_1000_failing_calls_leave_no_hooks_and_flat_memory(guarded):
     assert all(m.training for m in c.fm.modules())
     assert objects[1] - objects[0] < 200, f"{objects[1] - objects[0]} more live Python objects after 800 failing calls"
     assert rss[1] - rss[0] < 30.0, f"RSS grew {rss[1] - rss[0]:.1f} MiB over 800 failing calls"
+
+
+# ----------------------------------------------------------------------------- scripts and caches
+
+def test_functional_relu_search_is_cached_per_model_and_redone_when_relus_change(ctx):
+    """guided/DeconvNet look for functional ReLU calls until a model passed once; a swapped nn.ReLU re-arms it."""
+    import copy
+    model, info, x = copy.deepcopy(ctx.fm), ctx.finfo, ctx.x1
+    assert model not in gradients._VERIFIED
+    first = gradients.guided_backprop(model, info, x, 3)
+    assert model in gradients._VERIFIED
+    assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)      # cached path, same answer
+    model.relu2 = nn.ReLU()                                                       # new module: search again
+    assert gradients._VERIFIED.get(model) != tuple(id(m) for m in model.modules() if isinstance(m, nn.ReLU))
+    assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)
+    for _ in range(3):                                                            # never cached when it fails
+        with pytest.raises(ConvVisError, match="torch.relu"):
+            gradients.deconvnet(ctx.func, None, x, 0)
+    assert ctx.func not in gradients._VERIFIED and count_hooks(model) == 0
+
+
+def test_check_cuda_exits_0_with_a_message_without_gpu(monkeypatch, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_cuda", Path(__file__).parents[1] / "scripts" / "check_cuda.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "check_cuda", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert module.main() == 0
+    assert "no CUDA GPU" in capsys.readouterr().out
