@@ -5,6 +5,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning made torch ~100x slower.
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: book test unit nbval book-check browser bench system-deps clean lab vendor-js
 
