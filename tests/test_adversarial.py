@@ -14,13 +14,7 @@ from convvis_lib.hooks import count_hooks
 from convvis_lib.models import ModelInfo
 from convvis_lib.pixels import from_normalized
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Many tiny ops here: with CPUs shared by other jobs, two spinning OpenMP threads make them ~50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 LIN = ModelInfo("lin", "toy", ("a", "b"), ("가", "나"), (1, 4, 4), (0.5,), (0.25,))
