@@ -21,8 +21,14 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHECK_TAG = "nbval-check-output"
-PEAK_RSS_CELL = ("import resource as _r, sys as _s\n"
-                 "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)")
+# The kernel's own peak: VmHWM of its address space. (getrusage's ru_maxrss would not do: Linux carries
+# it over exec, so a kernel started by a big process would report that process's peak.)
+PEAK_RSS_CELL = ("import re as _re, resource as _r\n"
+                 "try:\n"
+                 "    _kb = int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+                 "except (OSError, AttributeError):\n"
+                 "    _kb = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss\n"
+                 "print('PEAK_RSS_KB', _kb)")
 
 
 @dataclass
