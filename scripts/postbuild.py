@@ -22,6 +22,7 @@ import base64
 import gzip
 import io
 import re
+import shutil
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -121,7 +122,24 @@ def page_weight(page: Path, root: Path) -> dict[str, int]:
             "transfer": gzip_size(page) + sum(gzip_size(a) for a in assets)}
 
 
+def mirror_widget_fonts(root: Path) -> int:
+    """Copy the widget bundle's fonts one folder up as well.
+
+    Depending on load order, the bundle asks for its Font Awesome files under
+    ``vendor/widgets/@jupyter-widgets/`` instead of ``.../html-manager/dist/``;
+    serving them at both paths makes every page load without a 404.
+    """
+    dist = root / "vendor" / "widgets" / "@jupyter-widgets" / "html-manager" / "dist"
+    copied = 0
+    for font in sorted(dist.glob("*.woff*")) + sorted(dist.glob("*.ttf")) + sorted(dist.glob("*.eot")) + sorted(dist.glob("*.svg")):
+        target = dist.parent.parent / font.name
+        shutil.copyfile(font, target)
+        copied += 1
+    return copied
+
+
 def main(root: Path) -> int:
+    mirror_widget_fonts(root)
     before, after = compact_figures(root)
     if before:
         print(f"figures: {before / 1e6:.2f} MB -> {after / 1e6:.2f} MB (256-colour PNG or, for photos, JPEG where it looks the same)")
