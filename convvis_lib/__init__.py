@@ -7,6 +7,7 @@ import torch
 
 from .data import FASHION_CLASSES_EN, FASHION_CLASSES_KO, fashion_images, load_fashion_mnist, load_sample, sample_photo
 from .errors import ConvVisError, DataUnavailableError, WeightsUnavailableError
+from .imageio import load_image
 from .hooks import capture_activations, capture_gradients, eval_mode, get_activations
 from .models import MODEL_NAMES, ModelInfo, get_module, load_model, load_model_or_fallback
 from .preprocess import check_input, deprocess, preprocess
@@ -37,6 +38,6 @@ __all__ = [
     "FASHION_CLASSES_EN", "FASHION_CLASSES_KO", "MODEL_NAMES", "ConvVisError", "DataUnavailableError",
     "ModelInfo", "WeightsUnavailableError", "capture_activations", "capture_gradients", "check_input",
     "default_device", "deprocess", "eval_mode", "examples_for", "fashion_images", "get_activations",
-    "get_module", "load_fashion_mnist", "load_model", "load_model_or_fallback", "load_sample", "preprocess",
+    "get_module", "load_fashion_mnist", "load_image", "load_model", "load_model_or_fallback", "load_sample", "preprocess",
     "sample_photo", "setup",
 ]

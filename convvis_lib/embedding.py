@@ -77,12 +77,17 @@ def grid_side(n: int) -> int:
     return int(np.ceil(np.sqrt(n)))
 
 
-def grid_cells(points: np.ndarray, side: int | None = None) -> np.ndarray:
+EXACT_SNAP_LIMIT = 2500  # above this many points the exact assignment takes minutes: use blocks
+
+
+def grid_cells(points: np.ndarray, side: int | None = None, exact: bool | None = None) -> np.ndarray:
     """Snap 2-D points to a ``side`` x ``side`` grid, one point per cell, minimising the total
     squared distance (optimal assignment, ``scipy.optimize.linear_sum_assignment``).
 
     Points are first stretched to the unit square. Returns the cell of each point as
-    ``row * side + col`` (row 0 at the top, i.e. largest y).
+    ``row * side + col`` (row 0 at the top, i.e. largest y). Above ``EXACT_SNAP_LIMIT`` points
+    (or with ``exact=False``) the assignment is solved in blocks (:mod:`convvis_lib.gridsnap`),
+    within a few percent of the optimum in seconds instead of minutes.
     """
     from scipy.optimize import linear_sum_assignment
     p = _check_codes(points)
@@ -91,6 +96,9 @@ def grid_cells(points: np.ndarray, side: int | None = None) -> np.ndarray:
     side = grid_side(len(p)) if side is None else side
     if side * side < len(p):
         raise ConvVisError(f"a {side}x{side} grid has {side * side} cells, fewer than the {len(p)} points")
+    if exact is False or (exact is None and len(p) > EXACT_SNAP_LIMIT):
+        from .gridsnap import grid_cells_blocked
+        return grid_cells_blocked(p, side)
     span = np.maximum(p.max(0) - p.min(0), 1e-12)
     p = (p - p.min(0)) / span
     ticks = np.linspace(0.0, 1.0, side)

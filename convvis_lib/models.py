@@ -181,7 +181,7 @@ def _load_imagenet(name: str, pretrained: bool, allow_random: bool, timeout: flo
 
 
 def load_model(name: str = "fashionnet", pretrained: bool = True, allow_random: bool = False,
-               timeout: float = 4.0) -> tuple[nn.Module, ModelInfo]:
+               timeout: float = 3.0) -> tuple[nn.Module, ModelInfo]:
     """Return ``(model, info)`` in eval mode.
 
     ``fashionnet`` loads the weights shipped in the package. ImageNet models

@@ -12,9 +12,13 @@ from __future__ import annotations
 import configparser
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from nbexec import cell_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -31,14 +35,8 @@ def _tags(cell: dict) -> list[str]:
 
 
 def _text(cell: dict) -> str:
-    """The text nbval compares: stdout streams and text/plain results."""
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            parts.append("".join(out.get("text", "")))
-        elif out.get("output_type") in ("execute_result", "display_data") and "text/plain" in out.get("data", {}):
-            parts.append("".join(out["data"]["text/plain"]))
-    return "".join(parts)
+    """The text nbval compares (stdout streams and text/plain results), as scripts/nbexec.py reads it."""
+    return cell_text(cell)
 
 
 def _sanitizers() -> list[tuple[re.Pattern, str]]:
