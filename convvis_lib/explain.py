@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from .errors import choice_error
-from .gradcam import Target, class_targets, grad_cam, guided_grad_cam
+from .gradcam import Target, grad_cam, guided_grad_cam
+from .targets import class_targets
 from .hooks import eval_mode
 from .models import ModelInfo
 from .preprocess import check_input

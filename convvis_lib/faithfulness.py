@@ -17,7 +17,8 @@ import torchvision.transforms.functional as TF
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .gradcam import Target, class_targets
+from .gradcam import Target
+from .targets import class_targets
 from .hooks import eval_mode
 from .models import ModelInfo
 from .preprocess import check_input

@@ -20,31 +20,9 @@ from .errors import ConvVisError
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
 from .preprocess import check_input
+from .targets import class_targets
 
 Target = int | str | Sequence[int | str] | torch.Tensor | None
-
-
-def class_targets(info: ModelInfo | None, target: Target, logits: torch.Tensor) -> torch.Tensor:
-    """(N,) class indices: ``None`` -> each image's predicted class; one class -> the same for all;
-    a sequence / tensor of N classes -> one per image. Classes are indices or names."""
-    n, k = logits.shape[:2]
-    if target is None:
-        return logits.argmax(1)
-    many = isinstance(target, (list, tuple)) or (isinstance(target, torch.Tensor) and target.ndim == 1)
-    items = list(target) if many else [target] * n
-    if len(items) != n:
-        raise ConvVisError(f"got {len(items)} targets for a batch of {n} images; allowed: one class or N classes")
-    return torch.tensor([_one_class(info, t, k) for t in items], device=logits.device)
-
-
-def _one_class(info: ModelInfo | None, cls: object, num_classes: int) -> int:
-    if info is not None:
-        return info.class_index(cls)
-    if hasattr(cls, "item") and not isinstance(cls, str):
-        cls = cls.item()
-    if isinstance(cls, int) and not isinstance(cls, bool) and 0 <= cls < num_classes:
-        return cls
-    raise ConvVisError(f"class {cls!r} is not allowed without model info; allowed: 0..{num_classes - 1}")
 
 
 def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:

@@ -36,6 +36,7 @@ from .errors import ConvVisError, choice_error
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
 from .preprocess import check_input
+from .targets import class_targets
 
 RULES = ("plain", "deconvnet", "guided")
 RELU_FUNCTIONS = ("relu", "relu_")
@@ -156,24 +157,6 @@ def check_relu_calls(counter: _ReluCounter | None, rule: str) -> None:
                            "plain gradient; allowed rules for this model: 'plain'")
 
 
-def _class_targets(info: ModelInfo | None, target, n: int, num_classes: int, device) -> torch.Tensor:
-    """(n,) class indices from an index/name, or a sequence / tensor / array of n of them."""
-    items = target
-    if isinstance(target, (torch.Tensor, np.ndarray)):
-        items = target.reshape(-1).tolist() if target.ndim else target.item()
-    if isinstance(items, (list, tuple)):
-        if len(items) != n:
-            raise ConvVisError(f"got {len(items)} class targets for a batch of {n} images; allowed: one "
-                               f"target for all, or exactly {n}")
-    else:
-        items = [items] * n
-    idx = [info.class_index(t) if info is not None else t for t in items]
-    bad = [t for t in idx if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < num_classes]
-    if bad:
-        raise ConvVisError(f"class target {bad[0]!r} is not allowed; allowed: 0..{num_classes - 1}")
-    return torch.tensor(idx, device=device)
-
-
 def _is_unit_target(target) -> bool:
     return isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str)
 
@@ -200,7 +183,7 @@ def target_scores(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, tar
         check_relu_calls(counter, rule)
     if layers:
         return _unit_score(acts[layers[0]], *target)
-    cls = _class_targets(info, target, len(x), logits.shape[1], x.device)
+    cls = class_targets(info, target, logits)
     return logits.gather(1, cls[:, None])[:, 0]
 
 

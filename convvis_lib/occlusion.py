@@ -22,6 +22,7 @@ from .errors import ConvVisError
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
 from .preprocess import check_input
+from .targets import one_class
 
 PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
 
@@ -185,19 +186,11 @@ def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: 
     return torch.cat(logits).softmax(-1), (torch.cat(feats) if layer else None)
 
 
-def _class_index(info: ModelInfo | None, target: int | str) -> int:
-    if info is not None:
-        return info.class_index(target)
-    if isinstance(target, int) and not isinstance(target, bool) and target >= 0:
-        return target
-    raise ConvVisError(f"target {target!r} is not allowed without model info; allowed: a class index >= 0")
-
-
 def occlusion_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: int | str,
                   patch: int | None = None, stride: int | None = None, fill: float | Sequence[float] = 0.0,
                   batch_size: int = 64, progress: bool | None = None) -> torch.Tensor:
     """(h', w') probability of class ``target`` (index or name) with the patch centred on each cell."""
-    cls = _class_index(info, target)
+    cls = one_class(info, target)
     scan = occlusion_scan(model, info, x, None, patch, stride, fill, batch_size, progress)
     if cls >= scan.probs.shape[-1]:
         raise ConvVisError(f"class index {cls} out of range; allowed: 0..{scan.probs.shape[-1] - 1}")

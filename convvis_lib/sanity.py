@@ -240,7 +240,7 @@ def data_randomization_test(model: nn.Module, other: nn.Module, info: ModelInfo,
 
 
 def _fixed_targets(model: nn.Module, info: ModelInfo, x: torch.Tensor, target) -> torch.Tensor:
-    from .gradcam import class_targets
+    from .targets import class_targets
     from .hooks import eval_mode
     with eval_mode(model), torch.no_grad():
         return class_targets(info, target, model(x))

@@ -126,7 +126,7 @@ def test_class_targets():
     assert class_targets(None, None, logits).tolist() == [1, 0]
     assert class_targets(None, 2, logits).tolist() == [2, 2]
     assert class_targets(None, torch.tensor([0, 1]), logits).tolist() == [0, 1]
-    with pytest.raises(ConvVisError, match="got 3 targets for a batch of 2"):
+    with pytest.raises(ConvVisError, match="got 3 class targets for a batch of 2"):
         class_targets(None, [0, 1, 2], logits)
     with pytest.raises(ConvVisError, match="0..2"):
         class_targets(None, 5, logits)
