@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import eval_mode, get_activations
+from .hooks import get_activations
 from .models import ModelInfo, get_module
 
 

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .inversion import layer_function, progress_items, threads_for
+from .hooks import layer_function
+from .inversion import progress_items, threads_for
 from .models import ModelInfo
 from .pixels import normalize_pixels
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
+from .errors import ConvVisError
 from .models import ModelInfo, get_module
 
 
@@ -95,3 +96,38 @@ def count_hooks(model: nn.Module) -> int:
         total += len(m._forward_hooks) + len(m._forward_pre_hooks)
         total += len(m._backward_hooks) + len(m._backward_pre_hooks)
     return total
+
+
+class _StopForward(Exception):
+    """Raised by a hook to skip the layers after the one we need."""
+
+
+@contextmanager
+def layer_function(model: nn.Module, info: ModelInfo | None, layer: str) -> Iterator[Callable]:
+    """Yield ``f(x) -> output of layer`` that stops the forward pass at that layer.
+
+    Runs in eval mode; the hook is removed and each module's mode restored on
+    exit, also after an exception. Layers after ``layer`` never run, so the
+    convolutional part of a model also accepts inputs of other sizes.
+    """
+    module = get_module(model, info, layer)
+    store: list[torch.Tensor] = []
+
+    def hook(_module, _inputs, output):
+        store.append(output)
+        raise _StopForward
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        store.clear()
+        try:
+            model(x)
+        except _StopForward:
+            return store[0]
+        raise ConvVisError(f"layer {layer!r} did not run during the forward pass")
+
+    with eval_mode(model):
+        handle = module.register_forward_hook(hook)
+        try:
+            yield run
+        finally:
+            handle.remove()

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import eval_mode
-from .models import ModelInfo, get_module
+from .hooks import layer_function  # noqa: F401 (re-exported: inv.layer_function)
+from .models import ModelInfo
 from .preprocess import check_input, deprocess
 
 TV_SCALE = 6.5
@@ -178,41 +178,6 @@ def _progress(total: int, enabled: bool):
         return None
     from tqdm.auto import tqdm
     return tqdm(total=total, desc="역변환", leave=False)
-
-
-class _StopForward(Exception):
-    """Raised by a hook to skip the layers after the one we need."""
-
-
-@contextmanager
-def layer_function(model: nn.Module, info: ModelInfo | None, layer: str) -> Iterator[Callable]:
-    """Yield ``f(x) -> output of layer`` that stops the forward pass at that layer.
-
-    Runs in eval mode; the hook is removed and each module's mode restored on
-    exit, also after an exception. Layers after ``layer`` never run, so the
-    convolutional part of a model also accepts inputs of other sizes.
-    """
-    module = get_module(model, info, layer)
-    store: list[torch.Tensor] = []
-
-    def hook(_module, _inputs, output):
-        store.append(output)
-        raise _StopForward
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        store.clear()
-        try:
-            model(x)
-        except _StopForward:
-            return store[0]
-        raise ConvVisError(f"layer {layer!r} did not run during the forward pass")
-
-    with eval_mode(model):
-        handle = module.register_forward_hook(hook)
-        try:
-            yield run
-        finally:
-            handle.remove()
 
 
 def invert(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layer: str, **kwargs) -> Inversion:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import eval_mode
+from .hooks import layer_function
 from .models import ModelInfo, get_module
 
 Box = tuple[int, int, int, int]  # top, left, bottom, right (inclusive pixel indices)
@@ -132,31 +132,6 @@ def _positive_copy(model: nn.Module) -> nn.Module:
     return twin
 
 
-class _Reached(Exception):
-    """Raised by a forward hook to stop the forward pass once the wanted layer has run."""
-
-
-def _forward_until(model: nn.Module, info: ModelInfo, layer: str, x: torch.Tensor) -> torch.Tensor:
-    """Output of ``layer`` for ``x``; the layers after it are not run."""
-    store: list[torch.Tensor] = []
-
-    def hook(_module, _inputs, output):
-        store.append(output)
-        raise _Reached
-
-    handle = get_module(model, info, layer).register_forward_hook(hook)
-    try:
-        with eval_mode(model):
-            model(x)
-    except _Reached:
-        pass
-    finally:
-        handle.remove()
-    if not store:
-        raise ConvVisError(f"layer {layer!r} did not run in the model's forward pass")
-    return store[0]
-
-
 def gradient_receptive_field(model: nn.Module, info: ModelInfo, layer: str, unit: int, row: int, col: int) -> Box:
     """Bounding box of the input pixels whose gradient on unit ``(unit, row, col)`` of ``layer`` is nonzero.
 
@@ -175,7 +150,8 @@ def gradient_receptive_fields(model: nn.Module, info: ModelInfo, layer: str,
     twin = _positive_copy(model)
     device = next(twin.parameters()).device
     x = torch.ones((1, *info.input_size), device=device, requires_grad=True)
-    act = _forward_until(twin, info, layer, x)
+    with layer_function(twin, info, layer) as forward:
+        act = forward(x)
     if act.ndim != 4:
         raise ConvVisError(f"layer {layer!r} has no spatial map (output shape {tuple(act.shape)}); "
                            "every unit of it sees the whole input")
