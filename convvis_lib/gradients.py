@@ -10,8 +10,10 @@ With ``g`` the signal arriving from above:
 
 Max pooling routes the signal to the recorded maxima ("switches") and convolutions use the
 transposed filters in all three, which is exactly what autograd does; so DeconvNet and guided
-backprop are autograd with the ReLU backward replaced. We replace it with forward hooks on every
-``nn.ReLU`` module that swap in a small autograd function; a model that applies ReLU as a function
+backprop are autograd with the ReLU backward replaced. Forward hooks on every ``nn.ReLU`` module do
+it: for DeconvNet they swap in a small autograd function that skips ReLU's mask; for guided backprop
+they put a tensor hook ``max(g, 0)`` on the ReLU's output, and ReLU's own backward then applies the
+mask ``[x > 0]`` (one Python call per ReLU in the backward pass, the least a hook can cost). A model that applies ReLU as a function
 (``torch.relu``, ``F.relu``, ``Tensor.relu``) cannot be hooked, so it is detected and refused.
 
 Scores: a class target is the class *logit* (not the softmax); a ``(layer, unit)`` target is the
@@ -22,6 +24,7 @@ non-zero activations), and the rule changes every ReLU below it.
 """
 from __future__ import annotations
 
+import math
 import weakref
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -36,7 +39,7 @@ from .errors import ConvVisError, choice_error
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
 from .preprocess import check_input
-from .targets import class_targets
+from .targets import class_targets, one_class
 
 RULES = ("plain", "deconvnet", "guided")
 RELU_FUNCTIONS = ("relu", "relu_")
@@ -44,28 +47,25 @@ CMV_INITS = ("mean", "black")
 Target = int | str | torch.Tensor | Sequence[int] | tuple[str, int]
 
 
-class _RuleReLU(torch.autograd.Function):
-    """Pass an ``nn.ReLU``'s output on unchanged; back-propagate by the DeconvNet or guided rule.
+class _DeconvReLU(torch.autograd.Function):
+    """Pass an ``nn.ReLU``'s output on unchanged; back-propagate by the DeconvNet rule ``max(g, 0)``.
 
-    ``x`` is the ReLU's input (the gradient goes there) and ``out`` the output the module already
-    computed (detached and reused, so nothing is computed twice). Backward: DeconvNet ``max(g, 0)``;
-    guided ``max(g, 0) * [out > 0]``, computed as ReLU's own backward followed by an in-place clamp.
+    ``x`` is the ReLU's input (the signal goes there, not through ReLU's own mask) and ``out`` the
+    output the module already computed (detached and reused, so nothing is computed twice).
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, out: torch.Tensor, guided: bool) -> torch.Tensor:
-        ctx.guided = guided
-        if guided:
-            ctx.save_for_backward(out)
+    def forward(ctx, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         return out.view_as(out)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        if not ctx.guided:
-            return grad.clamp(min=0), None, None
-        (out,) = ctx.saved_tensors
-        # ReLU's own backward (g * [out > 0]), then max(., 0) in place: one new tensor, not two
-        return torch.ops.aten.threshold_backward(grad, out, 0).clamp_(min=0), None, None
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad.clamp(min=0), None
+
+
+def _positive(grad: torch.Tensor) -> torch.Tensor:
+    """Tensor hook of the guided rule: ``max(g, 0)`` before ReLU's own backward masks it by ``[out > 0]``."""
+    return grad.clamp(min=0)
 
 
 def check_rule(rule: str) -> str:
@@ -111,7 +111,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
     ids = tuple(id(m) for m in relus)
     trusted = _VERIFIED.get(model) == ids
-    inplace = {m: m.inplace for m in relus}
+    inplace = [m for m in relus if m.inplace]  # made out-of-place meanwhile (others are not touched)
     counter, handles, guided = _ReluCounter(), [], rule == "guided"
 
     def enter(_module, _inputs):
@@ -120,11 +120,16 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
     def leave(_module, inputs, output):
         counter.depth -= not trusted
         counter.module_calls += 1
-        return _RuleReLU.apply(inputs[0], output.detach(), guided)
+        if not guided:
+            return _DeconvReLU.apply(inputs[0], output.detach())
+        if output.requires_grad:  # guided: ReLU keeps its backward; a tensor hook clamps what enters it
+            output.register_hook(_positive)
+        return None
 
     try:
-        for m in relus:
+        for m in inplace:
             m.inplace = False
+        for m in relus:
             if not trusted:
                 handles.append(m.register_forward_pre_hook(enter))
             handles.append(m.register_forward_hook(leave))
@@ -138,8 +143,8 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
     finally:
         for h in handles:
             h.remove()
-        for m, flag in inplace.items():
-            m.inplace = flag
+        for m in inplace:
+            m.inplace = True
 
 
 def check_relu_calls(counter: _ReluCounter | None, rule: str) -> None:
@@ -159,6 +164,10 @@ def check_relu_calls(counter: _ReluCounter | None, rule: str) -> None:
 
 def _is_unit_target(target) -> bool:
     return isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str)
+
+
+def _is_one_class(target) -> bool:
+    return isinstance(target, (int, str, np.integer)) or (isinstance(target, torch.Tensor) and target.ndim == 0)
 
 
 def _unit_score(act: torch.Tensor, layer: str, unit: int) -> torch.Tensor:
@@ -183,6 +192,8 @@ def target_scores(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, tar
         check_relu_calls(counter, rule)
     if layers:
         return _unit_score(acts[layers[0]], *target)
+    if _is_one_class(target):  # a column view: no index tensor, no gather
+        return logits[:, one_class(info, target, logits.shape[1])]
     cls = class_targets(info, target, logits)
     return logits.gather(1, cls[:, None])[:, 0]
 
@@ -208,7 +219,7 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
 
 def saliency(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
     """(N, H, W) saliency map of Simonyan et al.: ``max over channels of |d score / d x|``."""
-    return input_gradient(model, info, x, target, "plain").abs().amax(1)
+    return torch.linalg.vector_norm(input_gradient(model, info, x, target, "plain"), math.inf, dim=1)
 
 
 def guided_backprop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:

@@ -13,14 +13,21 @@ from .models import ModelInfo, get_module
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` (and every submodule) in eval mode; restore each module's mode on exit."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
+    """Put ``model`` (and every submodule) in eval mode; restore each module's mode on exit.
+
+    A model already in eval mode throughout (the usual case) is left alone: ``Module.eval`` and
+    ``Module.__setattr__`` cost more than a small model's forward pass on a GPU.
+    """
+    modules = list(model.modules())
+    modes = [m.training for m in modules]
+    if any(modes):
+        model.eval()
     try:
         yield model
     finally:
-        for m, training in modes.items():
-            m.training = training
+        for m, training in zip(modules, modes):
+            if m.training != training:
+                m.training = training
 
 
 @contextmanager

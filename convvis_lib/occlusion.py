@@ -11,6 +11,8 @@ and the total activation of one feature map, each as a function of the patch pos
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -25,6 +27,7 @@ from .preprocess import check_input
 from .targets import one_class
 
 PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
+PREBUILT_BYTES = 16 << 20  # all occluded copies built at once when they fit in this (28x28: 626 copies = 2 MB)
 
 
 @dataclass(frozen=True)
@@ -104,20 +107,43 @@ def occlusion_windows(size: int, patch: int, stride: int) -> tuple[torch.Tensor,
     return starts, starts + patch
 
 
-def _axis_masks(size: int, patch: int, stride: int, device: torch.device) -> torch.Tensor:
-    """(cells + 1, size) bool: row k covers the k-th window; the extra last row covers nothing."""
+def _axis_masks(size: int, patch: int, stride: int) -> torch.Tensor:
+    """(cells + 1, size) bool on the CPU: row k covers the k-th window; the extra last row covers nothing."""
     starts, stops = occlusion_windows(size, patch, stride)
     pix = torch.arange(size)
     masks = (pix[None] >= starts[:, None]) & (pix[None] < stops[:, None])
-    return torch.cat([masks, torch.zeros(1, size, dtype=torch.bool)]).to(device)
+    return torch.cat([masks, torch.zeros(1, size, dtype=torch.bool)])
+
+
+@functools.lru_cache(maxsize=8)
+def _scan_masks(h: int, w: int, patch: int, stride: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column masks of every item of a scan, on ``device`` (cached: a widget rescans the same grid).
+
+    Item 0 is the clean image (the all-False extra mask row), items 1.. the patch positions in
+    row-major order. Read-only: callers slice them, never write.
+    """
+    rows, cols = _axis_masks(h, patch, stride), _axis_masks(w, patch, stride)
+    gh, gw = len(rows) - 1, len(cols) - 1
+    row_idx = torch.cat([torch.tensor([gh]), torch.arange(gh).repeat_interleave(gw)])
+    col_idx = torch.cat([torch.tensor([gw]), torch.arange(gw).repeat(gh)])
+    return rows[row_idx].to(device), cols[col_idx].to(device)
 
 
 def _fill_tensor(fill: float | Sequence[float], x: torch.Tensor) -> torch.Tensor:
-    values = torch.as_tensor(fill, dtype=x.dtype, device=x.device).flatten()
-    if len(values) not in (1, x.shape[1]) or not torch.isfinite(values).all():
+    """(1, C or 1, 1, 1) fill values on ``x``'s device, checked on the CPU (no GPU round trip)."""
+    try:
+        values = tuple(torch.as_tensor(fill, dtype=torch.float64).flatten().tolist())
+    except (TypeError, ValueError, RuntimeError):
+        values = (math.nan,)
+    if len(values) not in (1, x.shape[1]) or not all(map(math.isfinite, values)):
         raise ConvVisError(f"fill {fill!r} is not allowed; allowed: one finite number or one per channel "
                            f"({x.shape[1]} values), in normalised units (0 = the dataset mean)")
-    return values.view(1, -1, 1, 1)
+    return _fill_on(values, x.device, x.dtype)
+
+
+@functools.lru_cache(maxsize=8)
+def _fill_on(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
 
 
 def occluded_copies(x: torch.Tensor, row_masks: torch.Tensor, col_masks: torch.Tensor,
@@ -153,13 +179,10 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
     batch_size = _check_size("batch_size", batch_size, 1 << 20)
     if layer is not None:
         get_module(model, info, layer)  # validate the name before any work
-    rows, cols = _axis_masks(h, patch, stride, x.device), _axis_masks(w, patch, stride, x.device)
-    gh, gw = len(rows) - 1, len(cols) - 1
-    # item 0 is the clean image (the all-False extra mask row), items 1.. the positions in row-major order
-    row_idx = torch.cat([torch.tensor([gh]), torch.arange(gh).repeat_interleave(gw)]).to(x.device)
-    col_idx = torch.cat([torch.tensor([gw]), torch.arange(gw).repeat(gh)]).to(x.device)
-    probs, feats = _run_scan(model, info, x, layer, rows[row_idx], cols[col_idx], _fill_tensor(fill, x),
-                             batch_size, (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
+    row_masks, col_masks = _scan_masks(h, w, patch, stride, x.device)
+    gh, gw = len(occlusion_windows(h, patch, stride)[0]), len(occlusion_windows(w, patch, stride)[0])
+    probs, feats = _run_scan(model, info, x, layer, row_masks, col_masks, _fill_tensor(fill, x), batch_size,
+                             (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
     feature = feats[1:].view(gh, gw, -1) if feats is not None else None
     return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature,
                          feats[0] if feats is not None else None, layer, patch, stride, (h, w))
@@ -168,18 +191,32 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
 def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None,
               row_masks: torch.Tensor, col_masks: torch.Tensor, fill: torch.Tensor, batch_size: int,
               progress: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals."""
+    """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals.
+
+    Small inputs (all copies within :data:`PREBUILT_BYTES`, e.g. 28x28) get every copy built by one
+    ``torch.where`` up front, so each batch is a plain slice, as in a bare forward loop (on a GPU the
+    per-batch masking launches would otherwise cost as much as the tiny model); larger ones reuse one
+    batch buffer, so memory stays at one batch of copies.
+    """
     from tqdm.auto import tqdm
     n = len(row_masks)
+    prebuilt = n * x[0].numel() * x.element_size() <= PREBUILT_BYTES
     logits, feats = [], []
     with eval_mode(model), torch.inference_mode(), \
             capture_activations(model, info, [layer] if layer else []) as acts, \
             tqdm(total=n, disable=not progress, unit="img", desc="occlusion") as bar:
-        buffer = torch.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype, device=x.device)
+        if prebuilt:
+            copies = occluded_copies(x, row_masks, col_masks, fill)
+        else:
+            buffer = torch.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype, device=x.device)
         for i in range(0, n, batch_size):
-            rows, cols = row_masks[i:i + batch_size], col_masks[i:i + batch_size]
-            batch = occluded_copies(x, rows, cols, fill, out=buffer[:len(rows)])
-            logits.append(model(batch).float())
+            if prebuilt:
+                batch = copies[i:i + batch_size]
+            else:
+                rows, cols = row_masks[i:i + batch_size], col_masks[i:i + batch_size]
+                batch = occluded_copies(x, rows, cols, fill, out=buffer[:len(rows)])
+            out = model(batch)
+            logits.append(out if out.dtype == torch.float32 else out.float())
             if layer:  # reduced now, before the buffer is overwritten by the next batch
                 feats.append(_channel_totals(acts[layer]).float())
             bar.update(len(batch))

@@ -42,6 +42,9 @@ def class_targets(info: ModelInfo | None, target: ClassTarget, logits: torch.Ten
         if len(items) != n:
             raise ConvVisError(f"got {len(items)} class targets for a batch of {n} images; allowed: one class "
                                f"for all, or exactly {n}")
-    else:
-        items = [items] * n
-    return torch.tensor([one_class(info, t, k) for t in items], device=logits.device)
+    else:  # one class for all: filled on the device (no host-to-device copy, no CUDA sync mid-graph)
+        return torch.full((n,), one_class(info, items, k), dtype=torch.long, device=logits.device)
+    idx = torch.tensor([one_class(info, t, k) for t in items])
+    if logits.device.type == "cuda":  # a pinned, non-blocking copy does not wait for the forward pass
+        return idx.pin_memory().to(logits.device, non_blocking=True)
+    return idx.to(logits.device)

@@ -86,3 +86,14 @@ def test_works_on_a_plain_module_without_info():
     with cv.capture_activations(net, None, "1") as acts:
         net(torch.tensor([[1.0, -1.0]]))
     assert acts["1"].shape == (1, 2)
+
+
+def test_eval_mode_leaves_an_eval_model_untouched(fashion, monkeypatch):
+    """A model already in eval mode is not switched (``Module.eval`` is costly per call on a GPU)."""
+    model, _ = fashion
+    model.eval()
+    calls = []
+    monkeypatch.setattr(type(model), "train", lambda self, mode=True: calls.append(mode) or self)
+    with cv.eval_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert calls == []

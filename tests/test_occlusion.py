@@ -213,3 +213,33 @@ def test_drawing_panels_shows_the_numbers():
     assert titles[3] == f"conv3 채널 {scan.strongest_channel()}의 활성화 감소량"
     assert axes[1].get_images()[1].get_extent() == [-0.5, 27.5, 27.5, -0.5]  # 4 cells of 7 px tile the image
     plt.close(fig)
+
+
+def test_prebuilt_and_buffered_scans_agree(monkeypatch, fashion, sample):
+    """Small inputs build every copy at once, large ones reuse a batch buffer: same numbers either way."""
+    from convvis_lib import occlusion
+    model, info = fashion
+    x = cv.preprocess(info, sample.images[:1])
+    prebuilt = occlusion_scan(model, info, x, "conv2", patch=6, stride=3, batch_size=7)
+    monkeypatch.setattr(occlusion, "PREBUILT_BYTES", 0)
+    buffered = occlusion_scan(model, info, x, "conv2", patch=6, stride=3, batch_size=7)
+    torch.testing.assert_close(prebuilt.probs, buffered.probs)
+    torch.testing.assert_close(prebuilt.feature, buffered.feature)
+
+
+def test_cached_grid_masks_are_not_changed_by_scans():
+    """The per-grid masks are cached across calls (a widget rescans one grid): scans must leave them intact."""
+    from convvis_lib.occlusion import _scan_masks
+    before = [m.clone() for m in _scan_masks(12, 12, 4, 4, torch.device("cpu"))]
+    first = occlusion_map(RegionNet(), None, ONES, 0, patch=4, stride=4, fill=-1.0)
+    second = occlusion_map(RegionNet(), None, ONES, 0, patch=4, stride=4, fill=-1.0)
+    torch.testing.assert_close(first, second)
+    for cached, copy in zip(_scan_masks(12, 12, 4, 4, torch.device("cpu")), before):
+        assert torch.equal(cached, copy)
+    assert before[0].shape == (10, 12) and before[0][0].sum() == 0  # 9 positions + the clean image
+
+
+@pytest.mark.parametrize("fill", [math.nan, math.inf, "grey", [0.0, math.nan]])
+def test_non_finite_or_non_numeric_fill_is_refused(fill):
+    with pytest.raises(cv.ConvVisError, match=r"fill .* is not allowed; allowed: one finite number"):
+        occlusion_map(RegionNet(), None, ONES, 0, patch=4, stride=4, fill=fill)
