@@ -38,6 +38,7 @@ def bench_model(name: str, device: torch.device, rounds: int, n: int | None = No
            "saliency": lambda: gradients.saliency(model, info, x, 3),
            "guided": lambda: gradients.guided_backprop(model, info, x, 3),
            "deconvnet": lambda: gradients.deconvnet(model, info, x, 3)}
+    fns.update(_captum(model, x, 3))
     t = paired(fns, rounds, device)
     ref = sorted(t["plain"])[len(t["plain"]) // 2]
     rows = []
@@ -46,7 +47,36 @@ def bench_model(name: str, device: torch.device, rounds: int, n: int | None = No
         med = sorted(t[method])[len(t[method]) // 2]
         rows.append(Row(f"{method} vs forward+backward ({name}, batch {n}, {device.type})", fmt_s(med),
                         f"plain {fmt_s(ref)}", r, f"≤ {GOAL}×", r <= GOAL))
+    for method, theirs in CAPTUM.items():
+        if f"captum {method}" in t:
+            r = ratio(t[method], t[f"captum {method}"])
+            med = sorted(t[f"captum {method}"])[len(t[f"captum {method}"]) // 2]
+            rows.append(Row(f"{method} vs Captum {theirs} ({name}, batch {n}, {device.type})",
+                            fmt_s(sorted(t[method])[len(t[method]) // 2]), f"Captum {fmt_s(med)}", r,
+                            "reported (no goal)", None))
     return rows
+
+
+CAPTUM = {"saliency": "Saliency", "guided": "GuidedBackprop", "deconvnet": "Deconvolution"}
+
+
+def _captum(model, x: torch.Tensor, cls: int) -> dict:
+    """Captum's versions of the three methods as further references (none if Captum is missing or refuses)."""
+    try:
+        from captum import attr
+    except ImportError:
+        return {}
+    out = {}
+    for method, theirs in CAPTUM.items():
+        explainer = getattr(attr, theirs)(model)
+        fn = (lambda e=explainer: e.attribute(x, target=cls, abs=True).amax(1)) if method == "saliency" else \
+            (lambda e=explainer: e.attribute(x, target=cls))
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 -- e.g. a ReLU module used twice (ResNet): Captum's hooks refuse it
+            continue
+        out[f"captum {method}"] = fn
+    return out
 
 
 def run(device: torch.device | None = None, rounds: int | None = None, models=tuple(BATCHES)) -> list[Row]:
