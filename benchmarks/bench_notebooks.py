@@ -3,7 +3,8 @@ time the widget redraws: each explorer's dropdowns are switched the way the brow
 (setting ``value``, which runs the ``interactive_output`` callback, the render and ``plt.show()``).
 
 Per notebook: execution time, the kernel's peak RSS, and the median redraw time, first visit of an
-option (may compute) and second visit (served from the notebook's cache).
+option (computes if the notebook has not yet, and draws the figures) and second visit (the explorer
+reuses the view it rendered, ``convvis_lib.widgets.ViewCache``).
 """
 from __future__ import annotations
 

@@ -232,8 +232,11 @@ def top_confusions(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
 # ---------------------------------------------------------------- plotting (no computation below)
 
 def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Axes | None = None,
-               show_classes: bool = True) -> plt.Axes:
-    """Accuracy vs severity: the overall curve, thin curves per class, ``cls`` highlighted."""
+               show_classes: bool = True, legend: bool = True) -> plt.Axes:
+    """Accuracy vs severity: the overall curve, thin curves per class, ``cls`` highlighted.
+
+    ``legend=False`` leaves the legend out (for all but one panel of a grid of sweeps).
+    """
     attr = get_attribute(sweep.attribute)
     ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
     if show_classes:
@@ -246,7 +249,8 @@ def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Ax
     ax.axvline(attr.identity, color="0.4", ls=":", lw=1)
     ax.axhline(1 / info.num_classes, color="0.6", ls="--", lw=0.8)
     ax.set(xlabel=attr.unit, ylabel="정확도", ylim=(-0.02, 1.02), title=f"{attr.label}({attr.name})")
-    ax.legend(fontsize=8, loc="lower left")
+    if legend:
+        ax.legend(fontsize=8, loc="lower left")
     return ax
 
 

@@ -7,7 +7,8 @@ import html
 import io
 import itertools
 import os
-from typing import Callable, Sequence
+from collections import OrderedDict
+from typing import Callable, Hashable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -17,6 +18,7 @@ from .models import ModelInfo
 
 STATIC_ENV = "CONVVIS_STATIC"
 MAX_STATIC_RENDERS = 64
+MAX_CACHED_VIEWS = 32  # rendered views an explorer keeps for revisits (PNG at 72 dpi: ~50-200 kB each)
 STYLE = {"description_width": "initial"}
 
 
@@ -100,11 +102,13 @@ def static_explorer(render: Callable[..., object], controls: dict[str, widgets.D
     return tree
 
 
-def explore(render: Callable[..., object], static_fixed: Sequence[str] = (),
+def explore(render: Callable[..., object], static_fixed: Sequence[str] = (), cache_views: int = MAX_CACHED_VIEWS,
             **controls: widgets.Dropdown) -> widgets.Widget:
     """Show ``render(**values)`` under dropdowns; redraw when one changes.
 
-    In a kernel the view is re-rendered live on every change. While the book is built
+    In a kernel the view is rendered live when a combination of options is first shown and
+    reused when it comes back (the last ``cache_views`` combinations; 0 re-renders every time,
+    for a ``render`` that reads state changing after the cell ran). While the book is built
     (``CONVVIS_STATIC=1``) every combination of options is rendered once and
     the dropdowns switch between them in the browser, with no kernel; controls
     named in ``static_fixed`` keep their current value there (to limit renders).
@@ -124,28 +128,74 @@ def explore(render: Callable[..., object], static_fixed: Sequence[str] = (),
                                "give the dropdowns fewer options for the book")
         return static_explorer(render, controls)
 
-    return live_explorer(render, controls)
+    return live_explorer(render, controls, cache_views)
 
 
-def live_explorer(render: Callable[..., object], controls: dict[str, widgets.Dropdown]) -> widgets.Widget:
-    """Dropdowns above an HTML view that is re-rendered whenever a value changes.
+class ViewCache:
+    """The most recently used rendered views (HTML), keyed by the controls' values."""
 
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._views: OrderedDict[Hashable, str] = OrderedDict()
+
+    def get(self, key: Hashable) -> str | None:
+        """The view stored under ``key`` (now the most recent), or None."""
+        if key not in self._views:
+            return None
+        self._views.move_to_end(key)
+        return self._views[key]
+
+    def put(self, key: Hashable, view: str) -> None:
+        """Store ``view``; drop the least recently used one beyond ``size``."""
+        if self.size <= 0:
+            return
+        self._views[key] = view
+        self._views.move_to_end(key)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+
+
+def _cache_key(values: dict) -> Hashable | None:
+    """The controls' values as a hashable key, or None when a value is not hashable."""
+    key = tuple(values.items())
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def live_explorer(render: Callable[..., object], controls: dict[str, widgets.Dropdown],
+                  cache_views: int = MAX_CACHED_VIEWS) -> widgets.Widget:
+    """Dropdowns above an HTML view that is rendered when a value changes (or reused, see :func:`explore`).
+
+    Revisiting a combination of options reuses its rendered HTML: matplotlib's drawing and
+    PNG encoding, not the notebook's computation, are most of a redraw's time.
     The view is a plain ``HTML`` widget rather than an ``Output`` widget: nothing is
     captured from the kernel's output stream, which keeps headless executors
     (nbclient, nbval) from stalling on widget output messages, and it works the
     same on ipywidgets 7 (Colab) and 8.
     """
     view = widgets.HTML()
+    cache = ViewCache(cache_views)
+
+    def show(values: dict) -> None:
+        key = _cache_key(values)
+        cached = cache.get(key) if key is not None else None
+        if cached is None:
+            cached = render_to_html(render, values)
+            if key is not None:
+                cache.put(key, cached)
+        view.value = cached
 
     def update(_change=None) -> None:
-        values = {n: dd.value for n, dd in controls.items()}
         try:
-            view.value = render_to_html(render, values)
+            show({n: dd.value for n, dd in controls.items()})
         except Exception as err:  # show the error where the figure would be, keep the controls usable
             plt.close("all")
             view.value = f'<pre style="color:#b00020">{html.escape(type(err).__name__ + ": " + str(err))}</pre>'
 
-    view.value = render_to_html(render, {n: dd.value for n, dd in controls.items()})  # first render raises
+    show({n: dd.value for n, dd in controls.items()})  # not caught: an error here fails the cell
     for dd in controls.values():
         dd.observe(update, names="value")
     return widgets.VBox([widgets.HBox(list(controls.values())), view])

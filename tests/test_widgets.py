@@ -99,3 +99,35 @@ def test_live_view_is_html_not_output_and_errors_are_shown(fashion, monkeypatch)
     assert plt.get_fignums() == []
     with pytest.raises(ValueError, match="no dresses"):
         cw.explore(render, cls=cw.class_dropdown(info, 3))  # the first render raises, so nbval sees it
+
+
+def test_live_explore_reuses_a_revisited_view(fashion, monkeypatch):
+    monkeypatch.delenv("CONVVIS_STATIC", raising=False)
+    _, info = fashion
+    calls = []
+
+    def render(cls):
+        calls.append(cls)
+        print("클래스", cls)
+
+    box = cw.explore(render, cls=cw.class_dropdown(info))
+    dd, view = box.children[0].children[0], box.children[1]
+    dd.value = 4
+    dd.value = 0
+    assert calls == [0, 4] and "클래스 0" in view.value  # the first view came back without a render
+    uncached = cw.explore(render, cache_views=0, cls=cw.class_dropdown(info))
+    uncached.children[0].children[0].value = 4
+    uncached.children[0].children[0].value = 0
+    assert calls[2:] == [0, 4, 0]
+
+
+def test_view_cache_drops_the_least_recently_used():
+    cache = cw.ViewCache(2)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    assert cache.get("a") == "A"
+    cache.put("c", "C")
+    assert cache.get("b") is None and cache.get("a") == "A" and cache.get("c") == "C"
+    off = cw.ViewCache(0)
+    off.put("a", "A")
+    assert off.get("a") is None
