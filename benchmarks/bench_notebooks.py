@@ -3,8 +3,8 @@ time the widget redraws: each explorer's dropdowns are switched the way the brow
 (setting ``value``, which runs the ``interactive_output`` callback, the render and ``plt.show()``).
 
 Per notebook: execution time, the kernel's peak RSS, and the median redraw time, first visit of an
-option (computes if the notebook has not yet, and draws the figures) and second visit (the explorer
-reuses the view it rendered, ``convvis_lib.widgets.ViewCache``).
+option (computes if the notebook has not yet, and draws the figures: the figure the goal is about)
+and second visit (the explorer reuses the view it rendered, ``convvis_lib.widgets.ViewCache``).
 """
 from __future__ import annotations
 
@@ -52,10 +52,12 @@ try:
             _start = _dd.index
             _visit = [(_start + k) % _n for k in range(1, min(_n, MAX_VISITS))] + [_start]
             for _pass in ("first", "cached"):
-                for _i in _visit:
+                for _k, _i in enumerate(_visit):
                     _t0 = _t.perf_counter()
                     _dd.index = _i
-                    _res[_pass].append(_t.perf_counter() - _t0)
+                    # the first pass's return to the start option revisits a rendered view: not a first visit
+                    if _pass == "cached" or _k < len(_visit) - 1:
+                        _res[_pass].append(_t.perf_counter() - _t0)
                     if isinstance(_view, _w.HTML) and _view.value.startswith(_ERROR_MARK):
                         _errors.append(_view.value[len(_ERROR_MARK):200])
 finally:
@@ -79,7 +81,7 @@ def measure(paths: list[Path]) -> list[dict]:
         results.append({"name": path.stem, "seconds": ex.seconds, "rss_mb": ex.peak_rss_mb, "error": ex.error,
                         "first_ms": _median_ms(widget["first"]), "cached_ms": _median_ms(widget["cached"]),
                         "redraws": len(widget["first"]) + len(widget["cached"]), "explorers": widget["explorers"],
-                        "widget_errors": widget["errors"], "cached": widget["cached"],
+                        "widget_errors": widget["errors"], "cached": widget["cached"], "first": widget["first"],
                         "error_text": widget.get("error_text", [])})
         r = results[-1]
         print(f"  {r['name']}: {r['seconds']:.1f} s, peak RSS {r['rss_mb']:.0f} MB, {r['explorers']} explorer(s), "
@@ -106,8 +108,9 @@ def rows_from(results: list[dict]) -> list[Row]:
     slowest = max(results, key=lambda r: r["seconds"])
     fattest = max(results, key=lambda r: r["rss_mb"])
     cached = [t for r in results for t in r["cached"]]
+    first = [t for r in results for t in r["first"]]
     failed = [r["name"] for r in results if r["error"] or r["widget_errors"]]
-    worst = max((r for r in results if r["cached"]), key=lambda r: r["cached_ms"], default=None)
+    worst = max((r for r in results if r["first"]), key=lambda r: r["first_ms"], default=None)
     rows = [
         Row(f"all {len(results)} notebooks executed (live mode)", fmt_s(total), "—", None,
             f"≤ {TOTAL_GOAL_S:.0f} s", total <= TOTAL_GOAL_S and not failed),
@@ -116,11 +119,16 @@ def rows_from(results: list[dict]) -> list[Row]:
         Row("peak RSS of a notebook kernel", f"{fattest['name']}: {fattest['rss_mb']:.0f} MB", "—", None,
             f"≤ {RSS_GOAL_MB:.0f} MB", fattest["rss_mb"] <= RSS_GOAL_MB),
     ]
+    if first:
+        med = statistics.median(first) * 1000
+        rows.append(Row(f"widget redraw after a change to an option not shown before, live kernel "
+                        f"({len(first)} redraws: computed if needed, drawn)", f"median {med:.0f} ms",
+                        f"worst notebook {worst['name']}: {worst['first_ms']:.0f} ms", None,
+                        f"≤ {REDRAW_GOAL_MS:.0f} ms median", med <= REDRAW_GOAL_MS))
     if cached:
         med = statistics.median(cached) * 1000
-        rows.append(Row(f"widget redraw after a change, live kernel ({len(cached)} cached redraws)",
-                        f"median {med:.0f} ms", f"worst notebook {worst['name']}: {worst['cached_ms']:.0f} ms", None,
-                        f"≤ {REDRAW_GOAL_MS:.0f} ms median", med <= REDRAW_GOAL_MS))
+        rows.append(Row(f"widget redraw when going back to an option ({len(cached)} redraws: the rendered view "
+                        "is reused)", f"median {med:.0f} ms", "—", None, "reported", None))
     if failed:
         rows.append(Row("notebooks or redraws that raised", ", ".join(failed), "—", None, "none", False))
     return rows

@@ -11,10 +11,11 @@ and the total activation of one feature map, each as a function of the patch pos
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,7 @@ from torch import nn
 from .errors import ConvVisError
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
-from .preprocess import check_input
+from .preprocess import check_input, checked_input
 from .targets import one_class
 
 PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
@@ -115,18 +116,30 @@ def _axis_masks(size: int, patch: int, stride: int) -> torch.Tensor:
     return torch.cat([masks, torch.zeros(1, size, dtype=torch.bool)])
 
 
+class ScanMasks(NamedTuple):
+    """Per-item masks of one scan grid (see :func:`_scan_masks`)."""
+
+    rows: torch.Tensor
+    cols: torch.Tensor
+    full: torch.Tensor | None
+
+
 @functools.lru_cache(maxsize=8)
-def _scan_masks(h: int, w: int, patch: int, stride: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _scan_masks(h: int, w: int, patch: int, stride: int, device: torch.device) -> ScanMasks:
     """Row and column masks of every item of a scan, on ``device`` (cached: a widget rescans the same grid).
 
     Item 0 is the clean image (the all-False extra mask row), items 1.. the patch positions in
-    row-major order. Read-only: callers slice them, never write.
+    row-major order; ``full`` is the (items, 1, H, W) mask itself where all copies are prebuilt.
+    Read-only: callers slice them, never write.
     """
     rows, cols = _axis_masks(h, patch, stride), _axis_masks(w, patch, stride)
     gh, gw = len(rows) - 1, len(cols) - 1
     row_idx = torch.cat([torch.tensor([gh]), torch.arange(gh).repeat_interleave(gw)])
     col_idx = torch.cat([torch.tensor([gw]), torch.arange(gw).repeat(gh)])
-    return rows[row_idx].to(device), cols[col_idx].to(device)
+    rows, cols = rows[row_idx].to(device), cols[col_idx].to(device)
+    small = len(rows) * h * w * 4 <= PREBUILT_BYTES  # float32 copies of one channel fit
+    full = rows[:, None, :, None] & cols[:, None, None, :] if small else None
+    return ScanMasks(rows, cols, full)
 
 
 def _fill_tensor(fill: float | Sequence[float], x: torch.Tensor) -> torch.Tensor:
@@ -170,7 +183,7 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
     defaults to half the patch. ``progress`` shows a tqdm bar; by default only for inputs of at
     least 96x96 pixels. Runs in eval mode under ``torch.inference_mode``.
     """
-    check_input(info, x, model)
+    check_input(info, x, model, finite=False)  # NaN/Inf: checked_input below, without a GPU round trip
     if len(x) != 1:
         raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
     h, w = x.shape[-2:]
@@ -179,18 +192,19 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
     batch_size = _check_size("batch_size", batch_size, 1 << 20)
     if layer is not None:
         get_module(model, info, layer)  # validate the name before any work
-    row_masks, col_masks = _scan_masks(h, w, patch, stride, x.device)
+    masks = _scan_masks(h, w, patch, stride, x.device)
     gh, gw = len(occlusion_windows(h, patch, stride)[0]), len(occlusion_windows(w, patch, stride)[0])
-    probs, feats = _run_scan(model, info, x, layer, row_masks, col_masks, _fill_tensor(fill, x), batch_size,
-                             (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
+    fill_values = _fill_tensor(fill, x)
+    with checked_input(info, x, model):
+        probs, feats = _run_scan(model, info, x, layer, masks, fill_values, batch_size,
+                                 (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
     feature = feats[1:].view(gh, gw, -1) if feats is not None else None
     return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature,
                          feats[0] if feats is not None else None, layer, patch, stride, (h, w))
 
 
-def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None,
-              row_masks: torch.Tensor, col_masks: torch.Tensor, fill: torch.Tensor, batch_size: int,
-              progress: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None, masks: ScanMasks,
+              fill: torch.Tensor, batch_size: int, progress: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals.
 
     Small inputs (all copies within :data:`PREBUILT_BYTES`, e.g. 28x28) get every copy built by one
@@ -198,29 +212,37 @@ def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: 
     per-batch masking launches would otherwise cost as much as the tiny model); larger ones reuse one
     batch buffer, so memory stays at one batch of copies.
     """
-    from tqdm.auto import tqdm
-    n = len(row_masks)
+    n = len(masks.rows)
     prebuilt = n * x[0].numel() * x.element_size() <= PREBUILT_BYTES
     logits, feats = [], []
     with eval_mode(model), torch.inference_mode(), \
-            capture_activations(model, info, [layer] if layer else []) as acts, \
-            tqdm(total=n, disable=not progress, unit="img", desc="occlusion") as bar:
+            capture_activations(model, info, [layer] if layer else []) as acts, _progress(n, progress) as bar:
         if prebuilt:
-            copies = occluded_copies(x, row_masks, col_masks, fill)
+            copies = (torch.where(masks.full, fill, x) if masks.full is not None
+                      else occluded_copies(x, masks.rows, masks.cols, fill))
         else:
             buffer = torch.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype, device=x.device)
         for i in range(0, n, batch_size):
             if prebuilt:
                 batch = copies[i:i + batch_size]
             else:
-                rows, cols = row_masks[i:i + batch_size], col_masks[i:i + batch_size]
+                rows, cols = masks.rows[i:i + batch_size], masks.cols[i:i + batch_size]
                 batch = occluded_copies(x, rows, cols, fill, out=buffer[:len(rows)])
             out = model(batch)
             logits.append(out if out.dtype == torch.float32 else out.float())
             if layer:  # reduced now, before the buffer is overwritten by the next batch
                 feats.append(_channel_totals(acts[layer]).float())
-            bar.update(len(batch))
+            if bar is not None:
+                bar.update(len(batch))
     return torch.cat(logits).softmax(-1), (torch.cat(feats) if layer else None)
+
+
+def _progress(total: int, show: bool):
+    """A tqdm bar over ``total`` images, or a no-op context (no tqdm object at all) when not shown."""
+    if not show:
+        return contextlib.nullcontext()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="img", desc="occlusion")
 
 
 def occlusion_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: int | str,

@@ -1,6 +1,8 @@
 """Preprocessing: one path per model, with clear errors for bad images."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -55,3 +57,44 @@ def test_bad_images_raise(fashion, bad, match):
     _, info = fashion
     with pytest.raises(ConvVisError, match=match):
         cv.preprocess(info, bad)
+
+
+class _RaisesOnNaN(torch.nn.Module):
+    """Raises its own (unclear) error when it sees a NaN, as some models' code does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relu = torch.nn.ReLU()
+        self.fc = torch.nn.Linear(16, 3)
+        self.saw_bad = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.saw_bad |= bool(~torch.isfinite(x).all())
+        if torch.isnan(x).any():
+            raise ValueError("bad value deep inside")
+        return self.fc(self.relu(x.flatten(1)))
+
+
+@pytest.mark.parametrize("call", ["occlusion", "gradient", "guided"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_deferred_finite_check_raises_the_same_clear_error(monkeypatch, call, bad):
+    """On a GPU the NaN/Inf test is read after the work is queued; it must still refuse bad input clearly,
+    also when the model itself raised first, and leave no hook and the mode restored (run here on the CPU)."""
+    import sys
+    from convvis_lib import gradients, occlusion
+    from convvis_lib.hooks import count_hooks
+    # the module, not the function convvis_lib.preprocess that shadows its name in the package
+    monkeypatch.setattr(sys.modules["convvis_lib.preprocess"], "DEFERRED_FINITE_CHECK", {"cpu"})
+    model = _RaisesOnNaN().train()
+    x = torch.zeros(1, 1, 4, 4)
+    fn = {"occlusion": lambda x: occlusion.occlusion_map(model, None, x, 0, patch=2, stride=2),
+          "gradient": lambda x: gradients.input_gradient(model, None, x, 0),
+          "guided": lambda x: gradients.guided_backprop(model, None, x, 0)}[call]
+    good = fn(x)
+    x[0, 0, 1, 2] = bad
+    with pytest.raises(cv.ConvVisError, match="input batch contains NaN or Inf values"):
+        fn(x)
+    assert model.saw_bad  # the test was read after the work, as on a GPU
+    assert count_hooks(model) == 0 and model.training
+    x[0, 0, 1, 2] = 0.0
+    torch.testing.assert_close(fn(x), good)
