@@ -24,7 +24,7 @@ def line_diff(stored: list[str], run: list[str]) -> tuple[int, int, list[str]]:
     b = "".join(run).splitlines()
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     same = sum(block.size for block in matcher.get_matching_blocks())
-    excerpt = [ln for ln in difflib.unified_diff(a, b, "cpu (committed)", "cuda", lineterm="", n=0)][2:22]
+    excerpt = [ln for ln in difflib.unified_diff(a, b, "cpu (committed)", "cuda", lineterm="", n=0)][2:62]
     return max(len(a), len(b)) - same, max(len(a), len(b)), excerpt
 
 
