@@ -282,3 +282,14 @@ def test_method_map_and_drawing():
     draw_map(axes[2], torch.zeros(3, 2, 2))
     assert axes[2].get_images()[0].get_array().shape == (2, 2, 3)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("one", [3, np.int64(3), torch.tensor(3), "Dress", "드레스"])
+def test_one_class_column_equals_one_class_per_image(fashion, batch, one):
+    """One class for all (read as a column of the logits) equals the same class listed per image (gathered)."""
+    model, info = fashion
+    x = batch[:3]
+    assert info.class_index("Dress") == 3
+    for rule in RULES:
+        torch.testing.assert_close(input_gradient(model, info, x, one, rule),
+                                   input_gradient(model, info, x, [3, 3, 3], rule), rtol=0, atol=0)
