@@ -82,7 +82,7 @@ def run(device: torch.device | None = None, rounds: int | None = None, models=tu
     device = device or device_from_env()
     rows = []
     for name in models:
-        r = rounds or (21 if device.type == "cuda" else 7 if name == "fashionnet" else 1)
+        r = rounds or (21 if device.type == "cuda" else 7 if name == "fashionnet" else 3)
         rows += bench_model(name, device, r)
     return rows
 

@@ -24,7 +24,6 @@ non-zero activations), and the rule changes every ReLU below it.
 """
 from __future__ import annotations
 
-import math
 import weakref
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -219,7 +218,7 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
 
 def saliency(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
     """(N, H, W) saliency map of Simonyan et al.: ``max over channels of |d score / d x|``."""
-    return torch.linalg.vector_norm(input_gradient(model, info, x, target, "plain"), math.inf, dim=1)
+    return input_gradient(model, info, x, target, "plain").abs().amax(1)  # (linalg.vector_norm: 150x slower on CPU)
 
 
 def guided_backprop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:

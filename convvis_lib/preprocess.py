@@ -110,7 +110,7 @@ def checked_input(info: ModelInfo | None, x, model: torch.nn.Module | None = Non
         yield
         return
     check_input(info, x, model, finite=False)
-    peak = torch.linalg.vector_norm(x, math.inf)  # queued now, read below
+    peak = _peak(x)  # queued now, read below
     try:
         yield
     except Exception:
@@ -119,6 +119,15 @@ def checked_input(info: ModelInfo | None, x, model: torch.nn.Module | None = Non
         raise
     if not math.isfinite(peak):
         raise ConvVisError(NON_FINITE)
+
+
+def _peak(x: torch.Tensor) -> torch.Tensor:
+    """max |x| as a 0-d tensor: NaN if ``x`` has a NaN, inf if it has an inf (``amax`` propagates both).
+
+    Cheaper than ``torch.isfinite(x).all()`` (4 kernels) and than ``linalg.vector_norm(x, inf)``
+    (one kernel on a GPU, but about 10x slower on a CPU).
+    """
+    return x.abs().amax()
 
 
 def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None, finite: bool = True) -> None:
@@ -141,7 +150,7 @@ def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None,
         raise ConvVisError(f"expected dtype {want}; got {x.dtype} (use x.to({want}) or preprocess())")
     if param is not None and x.device != param.device:
         raise ConvVisError(f"x is on {x.device} but the model is on {param.device}; use x.to({str(param.device)!r})")
-    if finite and not math.isfinite(torch.linalg.vector_norm(x, math.inf)):  # max |x|: NaN/Inf propagate
+    if finite and not math.isfinite(_peak(x)):
         raise ConvVisError(NON_FINITE)
     if info is not None:
         c, h, w = info.input_size
