@@ -452,7 +452,10 @@ def test_1000_widget_redraws_leave_no_hooks_and_flat_memory(ctx, inline_backend,
     model, info, x = ctx.fm, ctx.finfo, ctx.x[:1]
     model.eval()
 
+    renders = []
+
     def render(layer: str, cls: int) -> None:
+        renders.append((layer, cls))
         act = cv.get_activations(model, info, x, layer)[layer][0]               # forward hooks
         sal = gradients.saliency(model, info, x, cls)[0]                        # autograd
         fig = plt.figure(figsize=(1, 1), dpi=28)                              # a new figure per redraw,
@@ -461,7 +464,7 @@ def test_1000_widget_redraws_leave_no_hooks_and_flat_memory(ctx, inline_backend,
 
     layer_dd = cw.layer_dropdown(info, ["conv1", "conv3", "fc1"])
     cls_dd = cw.class_dropdown(info, classes=[0, 5, 9])
-    box = cw.explore(render, layer=layer_dd, cls=cls_dd)
+    box = cw.explore(render, cache_views=0, layer=layer_dd, cls=cls_dd)  # no reused views: 1 000 real renders
     rss, objects = [], []
     try:
         for i in range(1000):
@@ -475,6 +478,7 @@ def test_1000_widget_redraws_leave_no_hooks_and_flat_memory(ctx, inline_backend,
                 objects.append(len(gc.get_objects()))
     finally:
         capsys.readouterr()
+    assert len(renders) == 1001  # the first view + one per change
     assert count_hooks(model) == 0 and not model.training
     assert plt.get_fignums() == []
     assert objects[1] - objects[0] < 200, f"{objects[1] - objects[0]} more live Python objects after 800 redraws"
