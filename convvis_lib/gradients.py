@@ -13,8 +13,9 @@ transposed filters in all three, which is exactly what autograd does; so DeconvN
 backprop are autograd with the ReLU backward replaced. Forward hooks on every ``nn.ReLU`` module do
 it: for DeconvNet they swap in a small autograd function that skips ReLU's mask; for guided backprop
 they put a tensor hook ``max(g, 0)`` on the ReLU's output, and ReLU's own backward then applies the
-mask ``[x > 0]`` (one Python call per ReLU in the backward pass, the least a hook can cost). A model that applies ReLU as a function
-(``torch.relu``, ``F.relu``, ``Tensor.relu``) cannot be hooked, so it is detected and refused.
+mask ``[x > 0]`` (one Python call per ReLU in the backward pass, the least a hook can cost). A model
+that applies ReLU as a function (``torch.relu``, ``F.relu``, ``Tensor.relu``) cannot be hooked, so it
+is detected and refused.
 
 Scores: a class target is the class *logit* (not the softmax); a ``(layer, unit)`` target is the
 mean activation of that channel. Its gradient enters at the layer's output; when that layer is an
@@ -166,6 +167,7 @@ def _is_unit_target(target) -> bool:
 
 
 def _is_one_class(target) -> bool:
+    """One class for the whole batch (an index or a name), as opposed to one per image."""
     return isinstance(target, (int, str, np.integer)) or (isinstance(target, torch.Tensor) and target.ndim == 0)
 
 
@@ -218,7 +220,7 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
 
 def saliency(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
     """(N, H, W) saliency map of Simonyan et al.: ``max over channels of |d score / d x|``."""
-    return input_gradient(model, info, x, target, "plain").abs().amax(1)  # (linalg.vector_norm: 150x slower on CPU)
+    return input_gradient(model, info, x, target, "plain").abs().amax(1)
 
 
 def guided_backprop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
