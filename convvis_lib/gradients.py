@@ -38,7 +38,7 @@ from torch.overrides import TorchFunctionMode
 from .errors import ConvVisError, choice_error
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
-from .preprocess import check_input, checked_input
+from .preprocess import checked_input
 from .targets import class_targets, one_class
 
 RULES = ("plain", "deconvnet", "guided")
@@ -207,14 +207,14 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
     image), or ``(layer, unit)`` (mean activation of that channel). ``rule``: ``"plain"``,
     ``"deconvnet"`` or ``"guided"``. The model's mode and hooks are restored afterwards.
     """
-    check_input(info, x, model, finite=False)  # NaN/Inf: checked_input below, without a GPU round trip
-    check_rule(rule)
-    if _is_unit_target(target):
-        get_module(model, info, target[0])  # validate the layer before hooking anything
-    with checked_input(info, x, model), eval_mode(model), torch.enable_grad():
-        x = x.detach().clone().requires_grad_(True)
-        scores = target_scores(model, info, x, target, rule)
-        (grad,) = torch.autograd.grad(scores.sum(), x)
+    with checked_input(info, x, model):  # on a GPU the NaN/Inf test is read at the end (no round trip)
+        check_rule(rule)
+        if _is_unit_target(target):
+            get_module(model, info, target[0])  # validate the layer before hooking anything
+        with eval_mode(model), torch.enable_grad():
+            x = x.detach().clone().requires_grad_(True)
+            scores = target_scores(model, info, x, target, rule)
+            (grad,) = torch.autograd.grad(scores.sum(), x)
     return grad
 
 

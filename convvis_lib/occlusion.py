@@ -24,7 +24,7 @@ from torch import nn
 from .errors import ConvVisError
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
-from .preprocess import check_input, checked_input
+from .preprocess import checked_input
 from .targets import one_class
 
 PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
@@ -183,20 +183,18 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
     defaults to half the patch. ``progress`` shows a tqdm bar; by default only for inputs of at
     least 96x96 pixels. Runs in eval mode under ``torch.inference_mode``.
     """
-    check_input(info, x, model, finite=False)  # NaN/Inf: checked_input below, without a GPU round trip
-    if len(x) != 1:
-        raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
-    h, w = x.shape[-2:]
-    patch = _check_size("patch", default_patch(info, x) if patch is None else patch, min(h, w))
-    stride = _check_size("stride", max(1, patch // 2) if stride is None else stride, min(h, w))
-    batch_size = _check_size("batch_size", batch_size, 1 << 20)
-    if layer is not None:
-        get_module(model, info, layer)  # validate the name before any work
-    masks = _scan_masks(h, w, patch, stride, x.device)
-    gh, gw = len(occlusion_windows(h, patch, stride)[0]), len(occlusion_windows(w, patch, stride)[0])
-    fill_values = _fill_tensor(fill, x)
-    with checked_input(info, x, model):
-        probs, feats = _run_scan(model, info, x, layer, masks, fill_values, batch_size,
+    with checked_input(info, x, model):  # on a GPU the NaN/Inf test is read at the end (no round trip)
+        if len(x) != 1:
+            raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
+        h, w = x.shape[-2:]
+        patch = _check_size("patch", default_patch(info, x) if patch is None else patch, min(h, w))
+        stride = _check_size("stride", max(1, patch // 2) if stride is None else stride, min(h, w))
+        batch_size = _check_size("batch_size", batch_size, 1 << 20)
+        if layer is not None:
+            get_module(model, info, layer)  # validate the name before any work
+        gh, gw = len(occlusion_windows(h, patch, stride)[0]), len(occlusion_windows(w, patch, stride)[0])
+        probs, feats = _run_scan(model, info, x, layer, _scan_masks(h, w, patch, stride, x.device),
+                                 _fill_tensor(fill, x), batch_size,
                                  (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
     feature = feats[1:].view(gh, gw, -1) if feats is not None else None
     return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature,

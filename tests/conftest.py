@@ -22,6 +22,20 @@ def sample():
     return cv.load_sample()
 
 
+@pytest.fixture(scope="session")
+def labelled_batch(fashion, sample):
+    """``labelled_batch(n)``: (model, info, x, labels) for the first ``n`` sample images (one tensor per n)."""
+    import convvis_lib as cv
+    model, info = fashion
+    made: dict[int, tuple] = {}
+
+    def make(n: int) -> tuple:
+        if n not in made:
+            made[n] = (model, info, cv.preprocess(info, sample.images[:n]), sample.labels[:n])
+        return made[n]
+    return make
+
+
 @pytest.fixture()
 def batch(fashion, sample):
     import convvis_lib as cv

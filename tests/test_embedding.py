@@ -85,14 +85,12 @@ def test_pca_dims():
 
 
 @pytest.fixture(scope="module")
-def fashion():
-    model, info = cv.load_model("fashionnet")
-    data = cv.load_sample()
-    return model, info, cv.preprocess(info, data.images[:200]), data.labels[:200]
+def labelled(labelled_batch):
+    return labelled_batch(200)
 
 
-def test_layer_codes(fashion):
-    model, info, x, _ = fashion
+def test_layer_codes(labelled):
+    model, info, x, _ = labelled
     codes = emb.layer_codes(model, info, x, ["pixels", "pool3", "fc1"])
     assert np.array_equal(codes["pixels"], x.flatten(1).numpy())
     assert codes["pool3"].shape == (200, 128 * 3 * 3) and codes["fc1"].shape == (200, 256)
@@ -102,8 +100,8 @@ def test_layer_codes(fashion):
         emb.layer_codes(model, info, x, ["fc3"])
 
 
-def test_codes_beat_pixels_on_fashion(fashion):
-    model, info, x, y = fashion
+def test_codes_beat_pixels_on_fashion(labelled):
+    model, info, x, y = labelled
     codes = emb.layer_codes(model, info, x, ["pixels", "fc1"])
     assert emb.knn_accuracy(codes["fc1"], y) > emb.knn_accuracy(codes["pixels"], y) + 0.05
 

@@ -85,14 +85,12 @@ def test_fc_units_and_directions(brightness):
 
 
 @pytest.fixture(scope="module")
-def fashion():
-    model, info = cv.load_model("fashionnet")
-    data = cv.load_sample()
-    return model, info, cv.preprocess(info, data.images[:300]), data.labels[:300]
+def labelled(labelled_batch):
+    return labelled_batch(300)
 
 
-def test_streaming_equals_brute_force(fashion):
-    model, info, x, _ = fashion
+def test_streaming_equals_brute_force(labelled):
+    model, info, x, _ = labelled
     tops = maxact.top_k(model, info, x, ["conv2", "fc1"], k=5, batch_size=64)
     acts = cv.get_activations(model, info, x, ["conv2", "fc1"], batch_size=64)
     for layer, act in acts.items():
@@ -106,8 +104,8 @@ def test_streaming_equals_brute_force(fashion):
             assert np.array_equal(tops[layer].positions[..., 0] * act.shape[3] + tops[layer].positions[..., 1], w)
 
 
-def test_one_hot_directions_equal_units(fashion):
-    model, info, x, _ = fashion
+def test_one_hot_directions_equal_units(labelled):
+    model, info, x, _ = labelled
     units = maxact.top_k(model, info, x, "conv3", k=4)
     eye = torch.eye(128)[[5, 17]]
     dirs = maxact.top_k(model, info, x, "conv3", k=4, directions={"conv3": eye})
@@ -115,8 +113,8 @@ def test_one_hot_directions_equal_units(fashion):
     assert np.array_equal(dirs.positions, units.positions[[5, 17]])
 
 
-def test_image_batches_keep_dataset_indices(fashion):
-    model, info, x, labels = fashion
+def test_image_batches_keep_dataset_indices(labelled):
+    model, info, x, labels = labelled
     data = cv.load_sample()
     wanted = np.flatnonzero(labels == 8)  # bags only
     top = maxact.top_k(model, info, maxact.image_batches(info, data.images, wanted, batch_size=7), "fc1", k=3)
@@ -136,8 +134,8 @@ def test_random_directions_and_purity():
     np.testing.assert_allclose(purity, [2 / 3, 1.0, 2 / 3])
 
 
-def test_hooks_removed_and_mode_restored_on_error(fashion):
-    model, info, x, _ = fashion
+def test_hooks_removed_and_mode_restored_on_error(labelled):
+    model, info, x, _ = labelled
 
     def broken():
         yield x[:4], np.arange(4)
@@ -152,8 +150,8 @@ def test_hooks_removed_and_mode_restored_on_error(fashion):
         model.eval()
 
 
-def test_bad_inputs(fashion):
-    model, info, x, _ = fashion
+def test_bad_inputs(labelled):
+    model, info, x, _ = labelled
     with pytest.raises(cv.ConvVisError, match="k must be a positive integer; got 0"):
         maxact.top_k(model, info, x, "conv1", k=0)
     with pytest.raises(cv.ConvVisError, match=r"unknown layer 'conv7'; allowed: 'conv1'"):
@@ -194,8 +192,8 @@ def test_tile_places_images():
     assert (mosaic[3:, :3] == np.float32(0.3)).all() and (mosaic[3:, 5:] == 1.0).all() and (mosaic[2] == 1.0).all()
 
 
-def test_plot_top_k(fashion):
-    model, info, x, labels = fashion
+def test_plot_top_k(labelled):
+    model, info, x, labels = labelled
     top = maxact.top_k(model, info, x, "conv3", k=4)
     fig = maxact.plot_top_k(model, info, cv.load_sample().images, top, unit=2, labels=labels)
     images, patches, hist = fig.axes
