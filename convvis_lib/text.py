@@ -1,8 +1,9 @@
-"""Text output for the chapters: tables aligned for Hangul, and numbers handed to the book's prose.
+"""Text output for the chapters: aligned tables, computed numbers for the prose, library source on show.
 
 ``table`` builds one string (print it once: one output box per table) whose columns line up in a
 monospace font even when cells hold Hangul, which is two columns wide. ``glue`` passes a computed
 number to the book text (MyST-NB's ``{glue:text}`name:.2f``` role) so no number is typed by hand.
+``show_source`` displays a library function's code, so a chapter shows the very code it runs.
 """
 from __future__ import annotations
 
@@ -66,3 +67,21 @@ def glue(name: str, value: Any) -> Any:
         return value
     _glue(name, value, display=False)
     return value
+
+
+def show_source(obj: Any) -> Any:
+    """Display the source code of a library function or class (one source: the chapter shows the code it runs).
+
+    Returns an IPython ``Code`` object (syntax-highlighted in Jupyter, Colab and the book); outside IPython,
+    the plain source string.
+    """
+    import inspect
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError) as err:
+        raise ConvVisError(f"no source code available for {obj!r}: pass a function or class defined in Python") from err
+    try:
+        from IPython.display import Code
+    except ImportError:
+        return source
+    return Code(source, language="python")
