@@ -255,10 +255,6 @@ def test_bad_input_raises_one_clear_error(guarded, case):
     assert not missing, f"message {message!r} lacks {missing}"
 
 
-def test_battery_is_large_enough():
-    assert len(BAD) >= 30
-
-
 # -- inputs that look odd but are legitimate: handled correctly, with the same clean-up guarantees
 
 def test_rgba_file_is_composited_then_preprocessed_for_imagenet(guarded):

@@ -215,12 +215,17 @@ def test_no_cdn_in_built_html(book):
     assert not bad, f"pages that load from the network: {bad}"
 
 
-def test_report_controls(reports, capsys):
-    """Print which controls switch in the static book (for the build report); always passes."""
-    with capsys.disabled():
-        print()
-        for doc in CHAPTERS:
-            controls = reports(doc)["controls"]
-            names = ", ".join(f"{c['label']}({c['options']})" for c in controls) or "-"
-            print(f"  static controls {doc}: {names}")
-
+def test_no_visible_single_option_dropdown(open_page, book):
+    """A static control with one option switches nothing: the explorer hides it (its value is in the figure)."""
+    single = {}
+    for doc in CHAPTERS:
+        page, _ = open_page(f"{doc}.html")
+        try:
+            found = page.evaluate("""() => [...document.querySelectorAll('.cell_output .widget-dropdown select')]
+                .filter(s => s.offsetParent !== null && s.options.length < 2)
+                .map(s => (s.closest('.widget-dropdown').querySelector('label') || {}).innerText || '?')""")
+        finally:
+            page.context.close()
+        if found:
+            single[doc] = found
+    assert not single, f"visible dropdowns with a single option: {single}"
