@@ -8,13 +8,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning made torch ~100x slower.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test unit nbval book-check browser bench system-deps clean lab vendor-js
+.PHONY: book test unit nbval nbval-portable book-check browser bench system-deps clean lab vendor-js
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints-ci.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[book,test,bench,lab]"
+	$(PY) -m pip install -q -c constraints-ci.txt torch torchvision
+	$(PY) -m pip install -q -c constraints-ci.txt -e ".[book,test,bench,lab]"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -30,6 +30,12 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
 
+# The same notebooks with another machine's kernels: AVX2 only, one thread. A checked output that depends on the CPU's
+# instruction set or thread count fails here, on any machine, before it fails on someone else's.
+PORTABLE_ENV := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+nbval-portable: $(STAMP)
+	$(PORTABLE_ENV) $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
+
 # Serves _build/html on localhost and drives Debian's headless Chromium (fails if the book is not built).
 browser: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser
@@ -41,8 +47,9 @@ lab: $(STAMP)
 vendor-js: $(STAMP)
 	$(PY) scripts/fetch_vendor_js.py
 
-# The README's test command: unit tests, every notebook under nbval, a clean -W book build, the browser test.
-test: system-deps unit nbval book browser
+# The README's test command: unit tests, every notebook under nbval (as is, then with AVX2 kernels on one thread),
+# a clean -W book build, the browser test.
+test: system-deps unit nbval nbval-portable book browser
 
 system-deps:
 	@bash scripts/system_deps.sh
