@@ -25,9 +25,9 @@ def default_device() -> torch.device:
 
 
 def setup(seed: int = 0) -> torch.device:
-    """Notebook start-up: Korean font for plots, fixed seeds; returns the device to use."""
-    from .plot import setup_korean_font
-    setup_korean_font()
+    """Notebook start-up: Korean font and one dpi for figures, fixed seeds; returns the device to use."""
+    from .plot import setup_figures
+    setup_figures()
     torch.manual_seed(seed)
     import numpy as np
     np.random.seed(seed)

@@ -15,10 +15,11 @@ import matplotlib.pyplot as plt
 
 from .errors import ConvVisError
 from .models import ModelInfo
+from .plot import FIGURE_DPI, figure_image
 
 STATIC_ENV = "CONVVIS_STATIC"
 MAX_STATIC_RENDERS = 64
-MAX_CACHED_VIEWS = 32  # rendered views an explorer keeps for revisits (PNG at 72 dpi: ~50-200 kB each)
+MAX_CACHED_VIEWS = 32  # rendered views an explorer keeps for revisits (PNG at 100 dpi: ~50-300 kB each)
 STYLE = {"description_width": "initial"}
 
 
@@ -39,10 +40,22 @@ def layer_dropdown(info: ModelInfo, layers: Sequence[str] | None = None, value: 
 
 def class_dropdown(info: ModelInfo, value: int | str = 0, classes: Sequence[int] | None = None,
                    description: str = "클래스(class)") -> widgets.Dropdown:
-    """Dropdown of class names (Korean labels) whose value is the class index."""
+    """Dropdown of class names whose value is the class index.
+
+    Labels are "index: Korean name"; for ImageNet models the English name follows in parentheses
+    ("281: 얼룩무늬 고양이 (tabby)"), so a reader can still find a class by the name papers use.
+    """
     idx = list(classes) if classes is not None else list(range(info.num_classes))
-    options = [(f"{i}: {info.label(i)}", i) for i in idx]
+    options = [(class_label(info, i), i) for i in idx]
     return widgets.Dropdown(options=options, value=info.class_index(value), description=description, style=STYLE)
+
+
+def class_label(info: ModelInfo, idx: int) -> str:
+    """"index: Korean name", with " (English name)" added where the model's classes have distinct English names."""
+    ko, en = info.label(idx), info.class_names[idx]
+    if info.dataset == "fashion-mnist" or ko == en:
+        return f"{idx}: {ko}"
+    return f"{idx}: {ko} ({en})"
 
 
 def choice(options: Sequence, value=None, description: str = "") -> widgets.Dropdown:
@@ -57,18 +70,21 @@ def _labels_values(dd: widgets.Dropdown) -> tuple[list[str], list]:
     return list(dd._options_labels), list(dd._options_values)
 
 
-def render_to_html(render: Callable[..., object], kwargs: dict, dpi: int = 72) -> str:
-    """Run ``render(**kwargs)``; return its printed text and figures as one HTML snippet."""
+def render_to_html(render: Callable[..., object], kwargs: dict, dpi: int = FIGURE_DPI) -> str:
+    """Run ``render(**kwargs)``; return its printed text and figures as one HTML snippet.
+
+    Figures are PNGs at the dpi of the notebook's own figures, with their smallest text recorded
+    (:func:`convvis_lib.plot.figure_image`).
+    """
     before = set(plt.get_fignums())
     text = io.StringIO()
     with plt.ioff(), contextlib.redirect_stdout(text):
         render(**kwargs)
     parts = [f"<pre>{html.escape(text.getvalue())}</pre>"] if text.getvalue().strip() else []
     for num in [n for n in plt.get_fignums() if n not in before]:
-        buf = io.BytesIO()
-        plt.figure(num).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        png = figure_image(plt.figure(num), "png", dpi=dpi)
         plt.close(num)
-        b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        b64 = base64.b64encode(png).decode("ascii")
         parts.append(f'<img src="data:image/png;base64,{b64}" style="max-width:100%"/>')
     return "\n".join(parts)
 
@@ -93,13 +109,30 @@ def static_explorer(render: Callable[..., object], controls: dict[str, widgets.D
     """Pre-render every combination; nested Stacks switched by dropdowns in the browser (no kernel).
 
     Dropdowns at the same depth are linked, so a choice survives switching the outer one.
+    A control with a single option switches nothing: it is not shown as a dropdown; a line
+    above the view names its value and says that a running notebook can change it.
     """
-    pickers: list[list[widgets.Dropdown]] = [[] for _ in controls]
-    tree = _static_tree(render, list(controls.items()), {}, pickers)
+    pinned = {n: dd for n, dd in controls.items() if len(dd.options) < 2}
+    shown = [(n, dd) for n, dd in controls.items() if n not in pinned]
+    pickers: list[list[widgets.Dropdown]] = [[] for _ in shown]
+    tree = _static_tree(render, shown, {n: dd.value for n, dd in pinned.items()}, pickers)
     for level in pickers:
         for a, b in zip(level, level[1:]):
             widgets.jslink((a, "index"), (b, "index"))
-    return tree
+    if not pinned:
+        return tree
+    return widgets.VBox([widgets.HTML(pinned_note(pinned)), tree])
+
+
+def pinned_note(pinned: dict[str, widgets.Dropdown]) -> str:
+    """One line naming the values the book keeps fixed (HTML)."""
+    values = ", ".join(f"{html.escape(_plain(dd.description))} ‘{html.escape(dd._options_labels[dd.index])}’"
+                       for dd in pinned.values())
+    return f'<p class="convvis-pinned">책에서는 고정: {values}. 노트북을 실행하면(Colab, Jupyter) 바꿀 수 있습니다.</p>'
+
+
+def _plain(description: str) -> str:
+    return description.split("(")[0].strip() or description
 
 
 def explore(render: Callable[..., object], static_fixed: Sequence[str] = (), cache_views: int = MAX_CACHED_VIEWS,

@@ -7,7 +7,8 @@ files in _images/. Matplotlib writes them as 24/32-bit PNGs; most of them (plots
 survive a 256-colour palette with no visible change and shrink two to three times. Each PNG is replaced by
 its palette version only when that is at least 10% smaller and changes pixels by at most 1.5 grey levels
 on average; inline figures that show photos (more than 4096 colours) may become JPEG (quality 90) instead.
-Files keep their format and name; figures with transparency are kept as they are.
+Files keep their format and name; figures with transparency are kept as they are. Text chunks (the
+smallest font a figure was drawn with, see convvis_lib.plot.figure_image) survive, in a JPEG as its comment.
 
 For every HTML page: the bytes of the page itself (with its inline widget images), the bytes of the page
 plus every local script, stylesheet and image it references (each counted once), and the same again
@@ -28,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 LIMIT_MB = 5.0
 MAX_MEAN_ERROR = 1.5  # grey levels (0..255), averaged over pixels and channels
@@ -50,13 +51,18 @@ def compact_image(data: bytes, allow_jpeg: bool = False) -> tuple[str, bytes]:
             image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255):
         return "image/png", data
     rgb = image.convert("RGB")
+    text = getattr(image, "text", {})  # tEXt chunks, e.g. the smallest font size a figure was drawn with
+    pnginfo = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        pnginfo.add_text(key, value)
+    comment = "\n".join(f"{key}={value}" for key, value in text.items()).encode("ascii", "replace")
     candidates = []
     palette = rgb.quantize(256)
     error = np.abs(np.asarray(palette.convert("RGB"), dtype=np.int16) - np.asarray(rgb, dtype=np.int16)).mean()
     if error <= MAX_MEAN_ERROR:
-        candidates.append(("image/png", _encode(palette, "PNG", optimize=True)))
+        candidates.append(("image/png", _encode(palette, "PNG", optimize=True, pnginfo=pnginfo)))
     if allow_jpeg and rgb.getcolors(PHOTO_COLOURS) is None:
-        candidates.append(("image/jpeg", _encode(rgb, "JPEG", quality=90, optimize=True)))
+        candidates.append(("image/jpeg", _encode(rgb, "JPEG", quality=90, optimize=True, comment=comment)))
     best = min(candidates, key=lambda c: len(c[1]), default=None)
     return best if best and len(best[1]) <= (1 - MIN_SAVING) * len(data) else ("image/png", data)
 

@@ -1,6 +1,8 @@
 """Selectors built from metadata; the explorer live and pre-rendered."""
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -19,6 +21,10 @@ def test_dropdowns_come_from_metadata(fashion):
     assert list(layer.options) == info.layer_names
     cls = cw.class_dropdown(info, "운동화")
     assert cls.value == 7 and cls.options[7] == ("7: 운동화", 7)
+    names = [f"class{i}" for i in range(3)]
+    imagenet = dataclasses.replace(info, name="toy", dataset="imagenet", class_names=tuple(names),
+                                   class_names_ko=("고양이", "class1", "개"))
+    assert [lb for lb, _ in cw.class_dropdown(imagenet).options] == ["0: 고양이 (class0)", "1: class1", "2: 개 (class2)"]
     with pytest.raises(ConvVisError, match="conv1"):
         cw.layer_dropdown(info, ["conv1", "conv7"])
 
@@ -56,13 +62,26 @@ def test_static_explore_prerenders_every_combination(fashion, monkeypatch):
     assert plt.get_fignums() == []  # figures closed after rendering
 
 
+def _dropdowns(widget) -> list[widgets.Dropdown]:
+    if isinstance(widget, widgets.Dropdown):
+        return [widget]
+    return [d for child in getattr(widget, "children", ()) for d in _dropdowns(child)]
+
+
 def test_static_fixed_and_limits(fashion, monkeypatch):
     monkeypatch.setenv("CONVVIS_STATIC", "1")
     _, info = fashion
     seen = []
-    cw.explore(lambda cls, nth: seen.append((cls, nth)), static_fixed=["nth"],
-               cls=cw.class_dropdown(info), nth=cw.choice([0, 1, 2], value=1))
+    tree = cw.explore(lambda cls, nth: seen.append((cls, nth)), static_fixed=["nth"],
+                      cls=cw.class_dropdown(info), nth=cw.choice([("첫째", 0), ("둘째", 1)], value=1,
+                                                                 description="이미지 번호"))
     assert len(seen) == 10 and {n for _, n in seen} == {1}
+    # the pinned control is no dropdown; a note above the view names its value
+    assert [len(d.options) for d in _dropdowns(tree)] == [10]
+    note = tree.children[0]
+    assert isinstance(note, widgets.HTML) and "이미지 번호 ‘둘째’" in note.value
+    only = cw.explore(lambda a: seen.append(a), a=cw.choice([("하나뿐", 7)], description="값"))
+    assert seen[-1] == 7 and _dropdowns(only) == [] and "값 ‘하나뿐’" in only.children[0].value
     with pytest.raises(ConvVisError, match="too many"):
         cw.explore(lambda a, b: None, a=cw.choice(list(range(10))), b=cw.choice(list(range(10))))
     with pytest.raises(ConvVisError, match="unknown controls"):

@@ -1,0 +1,76 @@
+"""Figure output: one dpi, the smallest drawn text recorded in the image, grids that fit the book's column."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from convvis_lib import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _korean_font_and_no_figures_left():
+    plot.setup_korean_font()
+    yield
+    plt.close("all")
+
+
+def test_smallest_drawn_text_is_recorded_in_px_at_the_dpi():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("제목", fontsize=14)
+    ax.set_xlabel("작은 글자", fontsize=7.2)
+    ax.tick_params(labelsize=11)
+    ax.text(0.5, 0.5, "숨김", fontsize=3, visible=False)  # not drawn: does not count
+    ax.text(0.5, 0.5, "", fontsize=2)  # empty: does not count
+    png = plot.figure_image(fig, "png", dpi=100)
+    assert plot.recorded_fonts(png) == {"min_font_px": 10.0, "text": "작은 글자"}  # 7.2 pt * 100 / 72
+    assert Image.open(io.BytesIO(png)).info["dpi"][0] == pytest.approx(100, abs=0.1)
+    assert plot.recorded_fonts(plot.figure_image(fig, "png", dpi=200))["min_font_px"] == 20.0
+
+
+def test_hidden_axes_ticks_do_not_count_and_jpeg_keeps_the_record():
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.imshow(np.random.default_rng(0).random((8, 8, 3)))
+    ax.axis("off")  # its tick labels (10 pt by default) are never drawn
+    ax.set_title("사진", fontsize=18)
+    jpeg = plot.figure_image(fig, "jpeg")
+    assert Image.open(io.BytesIO(jpeg)).format == "JPEG"
+    assert plot.recorded_fonts(jpeg) == {"min_font_px": 25.0, "text": "사진"}
+    fig2, ax2 = plt.subplots(figsize=(1, 1))
+    ax2.axis("off")
+    ax2.imshow(np.zeros((2, 2)))
+    assert plot.recorded_fonts(plot.figure_image(fig2)) == {"min_font_px": None, "text": None}
+    with pytest.raises(ValueError, match="allowed"):
+        plot.figure_image(fig2, "gif")
+
+
+def test_recording_leaves_text_drawing_as_it_was():
+    draw = matplotlib.text.Text.draw
+    fig, ax = plt.subplots()
+    ax.set_title("x")
+    plot.figure_image(fig)
+    assert matplotlib.text.Text.draw is draw
+    assert plot.recorded_fonts(b"\x89PNG\r\n\x1a\n" + _plain_png()[8:]) is None
+
+
+def _plain_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_image_grid_fits_the_column_with_legible_titles():
+    plot.setup_figures()
+    fig = plot.image_grid([np.zeros((4, 4))] * 16, [f"{i}" for i in range(16)], ncols=8, size=1.4, suptitle="격자")
+    assert fig.get_size_inches()[0] <= plot.MAX_FIGURE_WIDTH_IN + 1e-9
+    png = plot.figure_png(fig)
+    width = Image.open(io.BytesIO(png)).size[0]
+    assert width <= 688
+    assert plot.recorded_fonts(png)["min_font_px"] >= plot.MIN_FONT_PT * plot.FIGURE_DPI / 72 - 1e-9
