@@ -243,6 +243,16 @@ def test_every_ui_override_is_korean():
         assert re.search("[\uac00-\ud7a3]", korean) or korean.startswith(("%", "©")), (english, korean)
 
 
+def test_every_permalink_title_of_the_html_writer_is_korean():
+    """Sphinx titles its permalinks ("Link to this term", x41 on the glossary page): each one has a Korean override."""
+    import sphinx.ext.mathjax
+    import sphinx.writers.html5
+    sources = Path(sphinx.writers.html5.__file__).read_text() + Path(sphinx.ext.mathjax.__file__).read_text()
+    titles = set(re.findall(r"_\('(Link to this \w+)'\)", sources))
+    assert {"Link to this term", "Link to this heading"} <= titles
+    assert titles - set(ui_ko.UI_KO) == set()
+
+
 # --- pages that state numbers ------------------------------------------------------------------------------
 
 def test_model_card_numbers_match_the_training_log_and_model():
