@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,6 +22,7 @@ from .attributes import confusion_matrix, top_confusions
 from .errors import ConvVisError
 from .hooks import eval_mode
 from .models import ModelInfo
+from .plot import no_text_png
 from .preprocess import preprocess
 
 
@@ -38,6 +40,9 @@ FASHION_MNIST_HUMAN = HumanBaseline(
     0.835, 1000,
     "비전문가 크라우드소싱, 무작위 테스트 이미지 1000장, 이미지마다 3명이 라벨을 달고 다수결",
     "Fashion-MNIST README, Benchmark 표의 'Human Performance' 항목")
+# The one place this figure is written: the chapter's prose (glue), its printed outputs and the book's quiz
+# script all read it from here; tests/test_humans.py compares it with the README's row where the README is
+# installed (Debian's dataset-fashion-mnist).
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,7 @@ def image_png(image: np.ndarray, size: int = 140) -> bytes:
     img = img.resize((max(1, round(img.width * size / img.height)), size), Image.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    return buf.getvalue()
+    return no_text_png(buf.getvalue())
 
 
 class QuizUI(widgets.VBox):
@@ -223,7 +228,7 @@ class QuizUI(widgets.VBox):
         right = self.quiz.answer(cls)
         names = self.quiz.class_names
         truth, model = int(self.quiz.labels[i]), int(self.quiz.model_predictions[i])
-        mark = "✅ 정답" if right else f"❌ 오답 (정답: {html.escape(names[truth])})"
+        mark = "정답" if right else f"오답 (정답: {html.escape(names[truth])})"
         model_mark = "맞힘" if model == truth else "틀림"
         self.feedback.value = (f"{i + 1}번: {mark} · 모델의 답: {html.escape(names[model])} ({model_mark})")
         self._refresh()
@@ -246,33 +251,33 @@ class QuizUI(widgets.VBox):
         self.result.value = ""
 
 
-def static_quiz_html(quiz: LabelQuiz) -> str:
-    """Kernel-free version: the numbered images, a note that scoring needs a kernel, an answer key in <details>."""
-    cells = []
-    for i, img in enumerate(quiz.images):
-        b64 = base64.b64encode(image_png(img, 84)).decode("ascii")
-        cells.append(f'<figure style="margin:2px;text-align:center"><img src="data:image/png;base64,{b64}"/>'
-                     f'<figcaption>{i + 1}</figcaption></figure>')
-    rows = "".join(
-        f"<tr><td>{i + 1}</td><td>{html.escape(quiz.class_names[int(t)])}</td>"
-        f"<td>{html.escape(quiz.class_names[int(m)])} {'✓' if m == t else '✗'}</td></tr>"
-        for i, (t, m) in enumerate(zip(quiz.labels, quiz.model_predictions)))
-    return (
-        "<p>이 페이지는 커널 없이 보는 책이라 버튼으로 채점할 수 없습니다. 종이에 번호별 답을 적은 뒤 아래 정답과 "
-        "비교하거나, 페이지 위쪽의 실행(🚀) 버튼으로 Colab/Jupyter에서 열어 퀴즈를 풀어 보세요.</p>"
-        '<div style="display:flex;flex-wrap:wrap;max-width:720px">'
-        + "".join(cells) + "</div>"
-        "<details><summary>정답과 모델 예측 보기</summary>"
-        "<table><tr><th>번호</th><th>정답</th><th>모델 예측</th></tr>" + rows + "</table>"
-        f"<p>모델 정확도(이 {len(quiz)}장): {quiz.model_accuracy_all():.3f}</p></details>")
+def quiz_data(quiz: LabelQuiz, model_name: str, baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> dict:
+    """What the kernel-free quiz in the book needs: class names, each image with its truth and the model's
+    answer, and the published baseline (the one in :data:`FASHION_MNIST_HUMAN`, never retyped)."""
+    items = [{"image": "data:image/png;base64," + base64.b64encode(image_png(img, 28)).decode("ascii"),
+              "truth": int(t), "model": int(m)}
+             for img, t, m in zip(quiz.images, quiz.labels, quiz.model_predictions)]
+    return {"classes": list(quiz.class_names), "items": items, "model": model_name,
+            "baseline": {"accuracy": baseline.accuracy, "protocol": baseline.protocol, "source": baseline.source}}
 
 
-def quiz_view(quiz: LabelQuiz, baseline: HumanBaseline = FASHION_MNIST_HUMAN):
-    """The live :class:`QuizUI` in a kernel; static HTML with an answer key while the book is built."""
+def static_quiz_html(quiz: LabelQuiz, model_name: str = "fashionnet",
+                     baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> str:
+    """Kernel-free quiz for the book: the data as JSON, played by the book's script ``convvis-quiz.js``
+    (self-hosted, no network); a short note where scripts do not run."""
+    data = json.dumps(quiz_data(quiz, model_name, baseline), ensure_ascii=False).replace("</", "<\\/")
+    return ('<div class="convvis-quiz">'
+            f'<script type="application/json" class="convvis-quiz-data">{data}</script>'
+            '<p class="convvis-quiz-fallback">이 퀴즈는 책 페이지의 자바스크립트로 동작합니다. 자바스크립트가 꺼져 '
+            "있으면 노트북을 Colab이나 Jupyter에서 실행해 풀어 보세요.</p></div>")
+
+
+def quiz_view(quiz: LabelQuiz, baseline: HumanBaseline = FASHION_MNIST_HUMAN, model_name: str = "fashionnet"):
+    """The live :class:`QuizUI` in a kernel; while the book is built, the same quiz played by a script."""
     from .widgets import static_mode
     if static_mode():
         from IPython.display import HTML
-        return HTML(static_quiz_html(quiz))
+        return HTML(static_quiz_html(quiz, model_name, baseline))
     return QuizUI(quiz, baseline)
 
 

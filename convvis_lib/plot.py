@@ -137,6 +137,11 @@ def figure_image(fig: Figure, fmt: str = "png", dpi: float = FIGURE_DPI, quality
     return out.getvalue()
 
 
+def no_text_png(png: bytes) -> bytes:
+    """A PNG that is a picture without any text (e.g. a dataset image), recorded as such."""
+    return _png_with_text(png, FONT_KEY, _font_record([], FIGURE_DPI))
+
+
 def figure_png(fig: Figure) -> bytes | None:
     """IPython's PNG formatter for figures: :func:`figure_image` at :data:`FIGURE_DPI` (None if empty)."""
     if not fig.axes and not fig.lines and not fig.texts and not fig.images:

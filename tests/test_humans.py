@@ -1,9 +1,15 @@
 """Tests for convvis_lib.humans: quiz state and scoring through simulated button clicks, static version."""
 from __future__ import annotations
 
+import base64
+import gzip
 import inspect
 import io
+import json
+import re
 import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,10 +17,11 @@ import torch
 from PIL import Image
 
 import convvis_lib as cv
-from convvis_lib import humans
+from convvis_lib import humans, plot
 from convvis_lib.hooks import count_hooks
 
 NAMES = ["가", "나", "다"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def toy_quiz() -> humans.LabelQuiz:
@@ -30,10 +37,10 @@ def test_clicks_are_recorded_and_scored_against_truth_and_model():
     assert "1 / 5" in ui.progress.value and ui.image.value[:4] == b"\x89PNG"
     first_image = ui.image.value
     ui.buttons[0].click()  # right
-    assert quiz.answers[:2] == [0, None] and "1번: ✅ 정답" in ui.feedback.value
+    assert quiz.answers[:2] == [0, None] and "1번: 정답 ·" in ui.feedback.value
     assert "2 / 5" in ui.progress.value and ui.image.value != first_image
     ui.buttons[2].click()  # wrong (truth 나), model right
-    assert "❌ 오답 (정답: 나)" in ui.feedback.value and "모델의 답: 나 (맞힘)" in ui.feedback.value
+    assert "오답 (정답: 나)" in ui.feedback.value and "모델의 답: 나 (맞힘)" in ui.feedback.value
     ui.buttons[1].click()  # wrong (truth 다), model wrong too (나)
     s = quiz.score()
     assert (s.n_answered, s.human_correct, s.model_correct, s.agreement) == (3, 1, 2, 2)  # items 0 and 2 agree
@@ -107,19 +114,45 @@ def test_make_quiz_refuses_unlabelled_photos():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model, info = cv.load_model("resnet18", allow_random=True)
+    photos = SimpleNamespace(images=[np.zeros((32, 32, 3), np.uint8)] * 3, labels=np.full(3, -1))  # label -1: unknown
     with pytest.raises(cv.ConvVisError, match="no labels"):
-        humans.make_quiz(model, info, cv.examples_for(info), n=3)
+        humans.make_quiz(model, info, photos, n=3)
 
 
-def test_static_version_has_images_and_hidden_answer_key(monkeypatch):
+def test_static_version_carries_the_quiz_for_the_book_script(monkeypatch):
     quiz = toy_quiz()
     page = humans.static_quiz_html(quiz)
-    assert page.count("<img ") == 5 and "<details><summary>" in page and "채점할 수 없습니다" in page
-    assert "<td>3</td><td>다</td><td>나 ✗</td>" in page
+    match = re.search(r'<script type="application/json" class="convvis-quiz-data">(.*?)</script>', page, re.S)
+    data = json.loads(match.group(1).replace("<\\/", "</"))
+    assert data["classes"] == NAMES and data["model"] == "fashionnet"
+    assert [(i["truth"], i["model"]) for i in data["items"]] == [(0, 0), (1, 1), (2, 1), (2, 2), (1, 0)]
+    assert data["baseline"]["accuracy"] == humans.FASHION_MNIST_HUMAN.accuracy
+    first = base64.b64decode(data["items"][0]["image"].split(",", 1)[1])
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))), quiz.images[0])  # the image itself, 28x28
+    assert plot.recorded_fonts(first) == {"min_font_px": None, "text": None}
+    assert "convvis-quiz-fallback" in page
     monkeypatch.setenv("CONVVIS_STATIC", "1")
-    assert "<details>" in humans.quiz_view(quiz)._repr_html_()
+    assert "convvis-quiz-data" in humans.quiz_view(quiz)._repr_html_()
     monkeypatch.setenv("CONVVIS_STATIC", "0")
     assert isinstance(humans.quiz_view(quiz), humans.QuizUI)
+
+
+README = Path("/usr/share/doc/dataset-fashion-mnist/README.md.gz")
+
+
+@pytest.mark.skipif(not README.is_file(), reason="Debian's dataset-fashion-mnist README is not installed")
+def test_human_baseline_is_the_readme_row():
+    row = next(line for line in gzip.open(README, "rt", encoding="utf-8") if line.startswith("|Human Performance|"))
+    cells = [c.strip() for c in row.strip("|\n").split("|")]
+    assert float(cells[2]) == humans.FASHION_MNIST_HUMAN.accuracy
+    assert "1000 randomly sampled test images, 3 labels per image, majority" in cells[1]
+    assert humans.FASHION_MNIST_HUMAN.n_images == 1000
+
+
+def test_no_emoji_in_quiz_strings():
+    source = inspect.getsource(humans) + (ROOT / "book/_ext/convvis_book/static/convvis-quiz.js").read_text()
+    emoji = [ch for ch in source if ord(ch) >= 0x2600 and not "\uac00" <= ch <= "\ud7a3" and ch not in "−→×·—‘’…"]
+    assert not emoji, f"emoji or symbols that need an emoji font: {sorted(set(emoji))}"
 
 
 def test_image_png_and_no_ipywidgets8_only_api():
