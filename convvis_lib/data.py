@@ -144,16 +144,20 @@ def make_sample(images: np.ndarray, labels: np.ndarray, per_class: int = 200, se
 
 PHOTO_NAMES = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left",
                "motorcycle_right", "grace_hopper", "china", "flower")
+# More pictures bundled with scikit-image (grayscale ones come back as three equal channels): scenes and
+# textures for the crop collection of ImageNet models (samples.photo_crops).
+EXTRA_PHOTO_NAMES = ("camera", "coins", "brick", "gravel", "hubble_deep_field", "retina")
+ALL_PHOTO_NAMES = PHOTO_NAMES + EXTRA_PHOTO_NAMES
 
 
 def sample_photo(name: str) -> np.ndarray:
-    """A real RGB photo (H, W, 3) uint8 from an installed package, no download."""
-    if name not in PHOTO_NAMES:
-        raise choice_error("photo", name, PHOTO_NAMES)
-    if name.startswith("motorcycle"):
-        from skimage import data as skd
-        left, right, _ = skd.stereo_motorcycle()
-        return np.ascontiguousarray(left if name.endswith("left") else right)
+    """A real RGB photo (H, W, 3) uint8 that ships inside an installed package (no download).
+
+    ``name`` is one of :data:`ALL_PHOTO_NAMES`: scikit-image's bundled pictures, matplotlib's
+    ``grace_hopper`` and scikit-learn's ``china`` and ``flower``.
+    """
+    if name not in ALL_PHOTO_NAMES:
+        raise choice_error("photo", name, ALL_PHOTO_NAMES)
     if name == "grace_hopper":
         import matplotlib.cbook as cbook
         from PIL import Image
@@ -163,4 +167,10 @@ def sample_photo(name: str) -> np.ndarray:
         from sklearn.datasets import load_sample_image
         return load_sample_image(name + ".jpg")
     from skimage import data as skd
-    return np.asarray(getattr(skd, name)())[..., :3]
+    if name.startswith("motorcycle"):
+        left, right, _ = skd.stereo_motorcycle()
+        return np.ascontiguousarray(left if name.endswith("left") else right)
+    image = np.asarray(getattr(skd, name)())
+    if image.ndim == 2:
+        return np.ascontiguousarray(np.repeat(image[..., None], 3, axis=2))
+    return np.ascontiguousarray(image[..., :3])

