@@ -11,7 +11,7 @@ from .imageio import load_image
 from .hooks import capture_activations, capture_gradients, eval_mode, get_activations
 from .models import MODEL_NAMES, ModelInfo, get_module, load_model, load_model_or_fallback
 from .preprocess import check_input, deprocess, preprocess
-from .samples import examples_for
+from .samples import examples_for, labelled_photos, photo_crops
 
 __version__ = "0.1.0"
 DEVICE_ENV = "CONVVIS_DEVICE"
@@ -38,6 +38,7 @@ __all__ = [
     "FASHION_CLASSES_EN", "FASHION_CLASSES_KO", "MODEL_NAMES", "ConvVisError", "DataUnavailableError",
     "ModelInfo", "WeightsUnavailableError", "capture_activations", "capture_gradients", "check_input",
     "default_device", "deprocess", "eval_mode", "examples_for", "fashion_images", "get_activations",
-    "get_module", "load_fashion_mnist", "load_image", "load_model", "load_model_or_fallback", "load_sample", "preprocess",
+    "get_module", "labelled_photos", "load_fashion_mnist", "load_image", "load_model", "load_model_or_fallback",
+    "load_sample", "photo_crops", "preprocess",
     "sample_photo", "setup",
 ]
