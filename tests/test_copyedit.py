@@ -174,18 +174,31 @@ def reference_surnames() -> set[str]:
 
 
 YEAR_AFTER = re.compile(r"\s*[,(]?\s*(?:19|20)\d\d")
-VARIANTS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"라벨"), "label → 레이블"),
-    (re.compile(r"데이터\s?세트|데이터 셋|데이타"), "dataset → 데이터셋"),
-    (re.compile(r"파라미터"), "parameter → 매개변수"),
-    (re.compile(r"(?<![가-힣])시험\s?(?:세트|셋|정확도|이미지|데이터|표본|손실|오차|집합|샘플)|"
-                r"(?:단위|노트북|브라우저|통합|회귀|모든)\s?시험"), "test → 테스트 (테스트 세트, 테스트 정확도, 단위 테스트)"),
-    (re.compile(r"테스트\s?셋"), "test set → 테스트 세트"),
-    (re.compile(r"표적|목표\s?(?:클래스|레이블|범주)"), "target (class) → 대상(target), 대상 클래스"),
-    (re.compile(r"간격\s*\(\s*stride|(?:크기|패치)\s*(?:와|과|,)\s*간격|간격\s+(?:\d|\u27e6)|간격[을를이가]\s*\d|"
+
+
+def glossary_avoid() -> dict[str, str]:
+    """Words to avoid -> the glossary's rendering, from the third column of the one glossary table (CONTRIBUTING.md)."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    table = text.split("<!-- glossary-table:start -->")[1].split("<!-- glossary-table:end -->")[0]
+    avoid = {}
+    for line in table.strip().splitlines()[2:]:
+        english, korean, bad = [c.strip() for c in line.strip().strip("|").split("|")]
+        avoid.update({word.strip(): f"{english} → {korean}" for word in bad.split(",") if word.strip()})
+    return avoid
+
+
+def _literal(word: str) -> re.Pattern:
+    return re.compile(r"\s+".join(re.escape(w) for w in word.split()))
+
+
+TABLE_VARIANTS = [(_literal(word), advice) for word, advice in glossary_avoid().items()]
+# Variants that need context to be told from correct text ("일정한 간격으로" is fine; "패치 크기와 간격" is stride).
+CONTEXT_VARIANTS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(?:단위|노트북|브라우저|통합|회귀|모든)\s?시험|(?<![가-힣])시험\s?(?:데이터|표본|손실|오차|집합|샘플)"),
+     "test → 테스트 (단위 테스트, 테스트 세트)"),
+    (re.compile(r"목표\s?(?:레이블|범주)"), "target → 대상"),
+    (re.compile(r"(?:크기|패치)\s*(?:와|과|,)\s*간격|간격\s+(?:\d|\u27e6)|간격[을를이가]\s*\d|"
                 r"stride[^.\n]{0,20}간격|간격[^.\n]{0,20}stride"), "stride → 보폭(stride)"),
-    (re.compile(r"특징맵|피처\s?맵|특성\s?맵"), "feature map → 특징 맵"),
-    (re.compile(r"퍼플렉시티|혼잡도|당혹도"), "perplexity → 퍼플렉서티(perplexity)"),
     (re.compile(r"(?i)fashion\s?net"), "the model's name is `fashionnet` in code font (<code>fashionnet</code> in HTML)"),
     (re.compile(r"\bet al\b"), "et al. → 외 (Simonyan 외, 2014)"),
 ]
@@ -194,9 +207,12 @@ VARIANTS: list[tuple[re.Pattern, str]] = [
 def rule_glossary_variant(text: str, surnames: set[str] | None = None) -> Iterator[Finding]:
     """Non-glossary renderings; 등 after an author (a surname from references.md, or followed by a year) → 외."""
     text = plain(text)
-    for pattern, advice in VARIANTS:
+    seen = set()
+    for pattern, advice in TABLE_VARIANTS + CONTEXT_VARIANTS:
         for m in pattern.finditer(text):
-            yield m.start(), m.group(0), advice
+            if m.start() not in seen:
+                seen.add(m.start())
+                yield m.start(), m.group(0), advice
     names = reference_surnames() if surnames is None else surnames
     for m in re.finditer(r"([A-Z][A-Za-z'\-]+) 등(?:은|이|의|도|과|에|을)?(?![가-힣])", text):
         if m.group(1) in names or YEAR_AFTER.match(text, m.end()):
@@ -284,6 +300,12 @@ def test_glossary_variant_found(md):
     "AlexNet, VGG16 등"])
 def test_glossary_variant_not_found(md):
     assert list(rule_glossary_variant(bold(md), {"Simonyan", "Szegedy", "Zeiler"})) == [], md
+
+
+def test_glossary_avoid_column_is_read():
+    avoid = glossary_avoid()
+    assert avoid["라벨"] == "label → 레이블" and "파라미터" in avoid and "간격(stride)" in avoid
+    assert not any("," in word for word in avoid)
 
 
 def test_emoji_rule():

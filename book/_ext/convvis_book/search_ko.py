@@ -14,9 +14,15 @@ Sphinx has no Korean search language, so by default a word keeps its particle ("
 from __future__ import annotations
 
 import functools
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 
 HANGUL = "\uac00-\ud7a3"
@@ -121,11 +127,105 @@ Stemmer = function() {
 """
 
 
+# --- ranking -------------------------------------------------------------------------------------------
+# Sphinx scores a page by where a word occurs (title 15, text 5), not how often, so every page that mentions
+# "적대적" once ties with chapter 9, and ties go alphabetically. The scorer below adds how often the query's
+# stems occur on the page (counted at build time, appended to language_data.js as ConvvisTermCounts) and
+# ranks the back matter (references, glossary, credits, ...) after the chapters unless its own title matches.
+BACK_MATTER = ("book/intro", "book/how_to_use", "book/glossary", "book/references", "book/credits", "book/model_card")
+MIN_COUNT = 3  # counts below this are not shipped (they add little and would fatten the file)
+MAX_BOOST = 20
+
+JS_SCORER = r"""
+/* convvis-ko: ranking (see book/_ext/convvis_book/search_ko.py). */
+var ConvvisTermCounts = (typeof ConvvisTermCounts !== "undefined") ? ConvvisTermCounts : {};
+var ConvvisBackMatter = %(back_matter)s;
+function convvisQueryStems(query) {
+  var stemmer = new Stemmer();
+  return splitQuery(query.toLowerCase()).map(function(w) { return stemmer.stemWord(w); });
+}
+function convvisScore(result, query) {
+  var docname = result[0], title = result[1] || "", score = result[4];
+  var pageTitle = title.split(" > ")[0].toLowerCase();
+  var words = splitQuery(query.toLowerCase());
+  if (ConvvisBackMatter.indexOf(docname) >= 0) {
+    var own = words.length > 0 && words.every(function(w) { return pageTitle.indexOf(w) >= 0; });
+    return own ? score : Math.min(score, 5) - 3;
+  }
+  var counts = ConvvisTermCounts[docname] || {}, tf = 0;
+  convvisQueryStems(query).forEach(function(s) { tf += counts[s] || 0; });
+  return score + Math.min(tf, %(max_boost)d);
+}
+if (typeof Scorer === "undefined") {
+  var Scorer = {objNameMatch: 11, objPartialMatch: 6, objPrio: {0: 15, 1: 5, 2: -5}, objPrioDefault: 0,
+                title: 15, partialTitle: 7, term: 5, partialTerm: 2};
+}
+Scorer.score = function(result) {
+  var query = new URLSearchParams(window.location.search).get("q") || "";
+  return convvisScore(result, query);
+};
+/* Search snippets: drop math (raw TeX such as \(x' = ...\) before MathJax runs) and permalink marks. */
+function convvisPatchSnippets() {
+  if (typeof Search === "undefined" || Search.convvisPatched) return;
+  var original = Search.htmlToText;
+  Search.htmlToText = function(htmlString, anchor) {
+    var doc = new DOMParser().parseFromString(htmlString, "text/html");
+    doc.querySelectorAll(".math, mjx-container, .MathJax").forEach(function(el) { el.replaceWith(" … "); });
+    return original(doc.documentElement.outerHTML, anchor);
+  };
+  Search.convvisPatched = true;
+}
+convvisPatchSnippets();
+if (typeof document !== "undefined") document.addEventListener("DOMContentLoaded", convvisPatchSnippets);
+""" % {"back_matter": json.dumps(list(BACK_MATTER)), "max_boost": MAX_BOOST}
+
+
+def page_term_counts(texts: list[str]) -> dict[str, int]:
+    """How often each Hangul index term occurs in a page's texts (terms as the index makes them), >= MIN_COUNT."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w for w in split_korean(text) if HANGUL_RE.match(w) and len(w) > 1)
+    return {term: n for term, n in sorted(counts.items()) if n >= MIN_COUNT}
+
+
+def _page_texts(doctree: nodes.document) -> list[str]:
+    skip = (nodes.literal_block, nodes.raw, nodes.comment, nodes.math, nodes.math_block)
+    return [t.astext() for t in doctree.findall(nodes.Text)
+            if not any(isinstance(p, skip) for p in _ancestors(t))]
+
+
+def _ancestors(node: nodes.Node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
+def write_term_counts(app: Sphinx, exception: Exception | None) -> None:
+    """build-finished: append the per-page term counts to _static/language_data.js (read by the scorer)."""
+    if exception is not None or app.builder.format != "html" or not (app.config.language or "").startswith("ko"):
+        return
+    counts = {doc: page_term_counts(_page_texts(app.env.get_doctree(doc)))
+              for doc in sorted(app.env.found_docs) if doc not in BACK_MATTER}
+    target = Path(app.outdir) / "_static" / "language_data.js"
+    with target.open("a", encoding="utf-8") as out:
+        out.write("\nvar ConvvisTermCounts = " + json.dumps(counts, ensure_ascii=False, separators=(",", ":")) + ";\n")
+
+
+def drop_glossary_index_entries(app: Sphinx, doctree: nodes.document) -> None:
+    """doctree-read: the glossary's terms make index entries, which the search lists as a second glossary hit
+    (above everything else: an index entry scores 50+). The book has no general index, so drop them."""
+    if app.env.docname != app.config.convvis_glossary_doc:
+        return
+    for node in list(doctree.findall(addnodes.index)):
+        if isinstance(node.parent, nodes.term):
+            node.parent.remove(node)
+
+
 class SearchKorean(SearchEnglish):
     """Search language 'ko': Kiwi-based stems for Hangul, Porter stems and stop words for English."""
     lang = "ko"
     language_name = "Korean"
-    js_stemmer_code = SearchEnglish.js_stemmer_code + JS_KOREAN_WRAPPER
+    js_stemmer_code = SearchEnglish.js_stemmer_code + JS_KOREAN_WRAPPER + JS_SCORER
     js_splitter_code = JS_SPLITTER
 
     def split(self, input: str) -> list[str]:  # noqa: A002 (Sphinx's signature)
