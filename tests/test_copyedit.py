@@ -356,6 +356,14 @@ def findings(source: Source) -> list[str]:
                     line = prose.line + prose.text[:offset].count("\n")
                     place = f"{where} line {line}" if where else f"line {line}"
                     lines.append(f"{source.name}:{place}: [{rule.__name__[5:]}] {found!r} — {advice}")
+    for where, md in source.markdown:
+        if source.name.endswith(".ipynb") and re.search(r"^#+ 참고 문헌", md, re.M):
+            section = md[re.search(r"^#+ 참고 문헌", md, re.M).end():]
+            for entry in re.split(r"\n(?=- )", "\n" + section):
+                entry = " ".join(entry.split())
+                if entry.startswith("- ") and not REFERENCE_STYLE.match(entry):
+                    lines.append(f"{source.name}:{where}: [reference_style] {entry[:60]!r} — copy the entry from "
+                                 "book/references.md (Surname, I., & Surname, I. (Year). Title. *Venue*. link)")
     for where, text in source.other:
         for offset, found, advice in rule_emoji(text):
             lines.append(f"{source.name}:{where} line {text[:offset].count(chr(10)) + 1}: [emoji] {found!r} — {advice}")
@@ -369,6 +377,78 @@ SOURCES = sources()
 def test_copyedit(source):
     problems = findings(source)
     assert not problems, f"{len(problems)} copy-edit problem(s):\n" + "\n".join(problems)
+
+
+# --- citations -----------------------------------------------------------------------------------------------
+
+REFERENCES = ROOT / "book" / "references.md"
+SURNAME = r"(?:van der |de )?[A-Z][\w'\-]+"
+CITATION = re.compile(rf"(?<![\w.])({SURNAME})(?: 외| 등|(?:와|과| &| and) {SURNAME})?(?:가|는|은|의|이)?\s*[,(]\s*((?:19|20)\d\d)(?!\d)")
+
+
+def reference_entries() -> list[str]:
+    """The entries ("- " items) of book/references.md, each on one line."""
+    text = REFERENCES.read_text(encoding="utf-8")
+    return [" ".join(e.split()) for e in re.split(r"\n(?=- )", text) if e.startswith("- ")]
+
+
+def cited(text: str) -> set[tuple[str, str]]:
+    """(first author's surname, year) of every author-year citation in a text: "Simonyan 외, 2014", "Zeiler와
+    Fergus(2014)", "(van der Maaten & Hinton, 2008)", "Kuhn(1955)"."""
+    return {(m.group(1), m.group(2)) for m in CITATION.finditer(text)}
+
+
+def test_citation_pattern():
+    text = ("Simonyan 외, 2014; Zeiler와 Fergus(2014)가; (van der Maaten & Hinton, 2008); Kuhn(1955); Szegedy 등(2014)은; "
+            "Yosinski 외(2015)는; CVPR 2015; ImageNet 2012; conv5, 2014")
+    assert cited(text) == {("Simonyan", "2014"), ("Zeiler", "2014"), ("van der Maaten", "2008"), ("Kuhn", "1955"),
+                           ("Szegedy", "2014"), ("Yosinski", "2015")}
+
+
+def test_listed_needs_the_surname_and_the_year():
+    entries = ["- Kuhn, H. W. (1955). The Hungarian method.", "- Zeiler, M. D., & Fergus, R. (2014). Visualizing."]
+    assert listed("Kuhn", "1955", entries) and listed("Fergus", "2014", entries)
+    assert not listed("Kuhn", "1956", entries) and not listed("Harris", "1988", entries)
+
+
+def listed(surname: str, year: str, entries: list[str]) -> bool:
+    return any(e.startswith(f"- {surname},") and f"({year})" in e for e in entries) or any(
+        surname in e.split(f"({year})")[0] for e in entries if f"({year})" in e)
+
+
+def chapter_reference_links(markdown: str) -> set[str]:
+    """Links (URLs) in the 참고 문헌 section of a chapter."""
+    section = markdown.split("참고 문헌", 1)[1] if "참고 문헌" in markdown else ""
+    return set(re.findall(r"(https?://[^\s)>]+)", section))
+
+
+def test_every_cited_work_is_in_the_references_page():
+    """Every author-year citation in a chapter or page, and every link in a chapter's reference list, is in
+    book/references.md (issue 14: "the references page lists every cited work")."""
+    entries = reference_entries()
+    refs = REFERENCES.read_text(encoding="utf-8")
+    missing = []
+    for src in SOURCES:
+        if src.name == REFERENCES.name:
+            continue
+        text = "\n".join(md for _, md in src.markdown)
+        for surname, year in sorted(cited(text)):
+            if not listed(surname, year, entries):
+                missing.append(f"{src.name}: {surname} ({year})")
+        if src.name.endswith(".ipynb"):
+            missing += [f"{src.name}: {url}" for url in sorted(chapter_reference_links(text))
+                        if url.rstrip("/.,") not in refs and "cs231n.github.io" not in url]
+    assert not missing, "cited but not in book/references.md:\n" + "\n".join(missing)
+
+
+REFERENCE_STYLE = re.compile(r"- (?:(?:van der |de )?[A-Z][\w'\-]+, (?:[A-Z]\.[ -]?)+(?:, |, & | & )?)+\((?:(?:19|20)\d\d|연도 없음)\)\. "
+                             r"|- [\w .]+ \((?:(?:19|20)\d\d|연도 없음)\)\. ")
+
+
+def test_references_page_entries_share_one_style():
+    """Every entry: "Surname, I., ... (YYYY). Title. ..." (or an organisation with a year, or 연도 없음)."""
+    bad = [e[:80] for e in reference_entries() if not REFERENCE_STYLE.match(e)]
+    assert not bad, bad
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.name)
