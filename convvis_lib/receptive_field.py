@@ -9,10 +9,17 @@ modules that run before the layer:
     offset <- offset - padding * stride_so_far
     stride_so_far <- stride_so_far * stride
 
+A padding module (``nn.ZeroPad2d`` and the other 2-D pads, as EfficientNet-Lite0
+uses for TensorFlow's asymmetric "same" padding) moves the offset by its top/left
+padding only; padding on the bottom/right changes the map size, not where a unit
+looks. Depthwise (grouped) convolutions follow the same arithmetic.
+
 The walk assumes that modules are registered in the order they run (true for
-FashionNet and torchvision's AlexNet, VGG and ResNet). In a ResNet block the
-``downsample`` shortcut is skipped: it has the same stride as the main path and
-a smaller field, so the union of both paths is the main path's field.
+FashionNet, EfficientNet-Lite0 and torchvision's AlexNet, VGG and ResNet). A
+shortcut that is not a module (EfficientNet's ``x + y``) needs nothing; in a ResNet
+block the ``downsample`` shortcut is skipped: it has the same stride as the main
+path and a smaller field, so the union of both paths is the main path's field.
+Circular padding wraps around the image, so no box describes it: it is refused.
 """
 from __future__ import annotations
 
@@ -30,6 +37,8 @@ from .models import ModelInfo, get_module
 Box = tuple[int, int, int, int]  # top, left, bottom, right (inclusive pixel indices)
 _SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 _GLOBAL = (nn.Linear, nn.Flatten, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_PADS = (nn.ZeroPad2d, nn.ConstantPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d)
+_CLIPPED = (nn.ReLU6, nn.Hardtanh)  # ReLU6 is a Hardtanh; both zero the gradient above their top
 
 
 def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
@@ -65,6 +74,9 @@ class ReceptiveField:
         bottom, right = top + self.size[0] - 1, left + self.size[1] - 1
         if not clip:
             return (top, left, bottom, right)
+        if bottom < 0 or right < 0 or top > h - 1 or left > w - 1:
+            raise ConvVisError(f"the unit at ({row}, {col}) sees only padding (box {(top, left, bottom, right)} "
+                               f"lies outside the {h}x{w} image); call box(..., clip=False) for the unclipped box")
         return (max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1))
 
 
@@ -91,6 +103,20 @@ def _modules_up_to(model: nn.Module, target: nn.Module) -> list[tuple[str, nn.Mo
     return named[:end]
 
 
+def _is_circular(module: nn.Module) -> bool:
+    return getattr(module, "padding_mode", "zeros") == "circular" or \
+        type(module).__name__ == "CircularPad2d"
+
+
+def _conv_padding(module: nn.Module, k: tuple[int, int], d: tuple[int, int]) -> tuple[int, int]:
+    """Top and left padding of a conv or pooling module (``padding="same"`` pads ``d*(k-1)//2`` before)."""
+    if module.padding == "valid":
+        return (0, 0)
+    if module.padding == "same":
+        return (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
+    return _pair(module.padding)
+
+
 def receptive_field(model: nn.Module, info: ModelInfo | None, layer: str) -> ReceptiveField:
     """Receptive field of the units of ``layer`` (a name from ``info.layers``), from the architecture."""
     target = get_module(model, info, layer)
@@ -98,12 +124,21 @@ def receptive_field(model: nn.Module, info: ModelInfo | None, layer: str) -> Rec
     for name, module in _modules_up_to(model, target):
         if "downsample" in name.split("."):
             continue
+        if _is_circular(module):
+            raise ConvVisError(f"module {name!r} pads circularly (wraps around the image), so no box describes "
+                               "its receptive field; allowed: zero, constant, reflection or replication padding")
         if isinstance(module, _GLOBAL):
             return ReceptiveField(None, (stride[0], stride[1]), (0, 0))
+        if isinstance(module, _PADS):
+            left, _right, top, _bottom = module.padding  # (left, right, top, bottom), as nn.ZeroPad2d takes it
+            offset[0] -= top * stride[0]
+            offset[1] -= left * stride[1]
+            continue
         if not isinstance(module, _SPATIAL):
             continue
-        k, s, p = _pair(module.kernel_size), _pair(module.stride), _pair(module.padding)
+        k, s = _pair(module.kernel_size), _pair(module.stride)
         d = _pair(getattr(module, "dilation", 1))
+        p = _conv_padding(module, k, d)
         for a in (0, 1):
             size[a] += (k[a] - 1) * d[a] * stride[a]
             offset[a] -= p[a] * stride[a]
@@ -113,7 +148,8 @@ def receptive_field(model: nn.Module, info: ModelInfo | None, layer: str) -> Rec
 
 def _positive_copy(model: nn.Module) -> nn.Module:
     """A copy with every weight a positive constant (1/fan-in), zero biases, identity batch norms,
-    and max pooling replaced by average pooling of the same shape, so no input gradient is zeroed."""
+    max pooling replaced by average pooling of the same shape, and clipped ReLUs (ReLU6, Hardtanh)
+    by plain ReLUs, so no input gradient is zeroed (residual sums can exceed 6 in the copy)."""
     twin = copy.deepcopy(model)
     with torch.no_grad():
         for module in twin.modules():
@@ -125,10 +161,12 @@ def _positive_copy(model: nn.Module) -> nn.Module:
                 module.reset_parameters()
                 module.reset_running_stats()
     for name, module in list(twin.named_modules()):
+        parent = twin.get_submodule(name.rsplit(".", 1)[0]) if "." in name else twin
         if isinstance(module, nn.MaxPool2d):
-            parent = twin.get_submodule(name.rsplit(".", 1)[0]) if "." in name else twin
             setattr(parent, name.rsplit(".", 1)[-1],
                     nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode))
+        elif isinstance(module, _CLIPPED):
+            setattr(parent, name.rsplit(".", 1)[-1], nn.ReLU())
     return twin
 
 
@@ -163,5 +201,8 @@ def gradient_receptive_fields(model: nn.Module, info: ModelInfo, layer: str,
                                f"allowed: unit 0..{c - 1}, row 0..{h - 1}, col 0..{w - 1}")
         (grad,) = torch.autograd.grad(act[0, unit, row, col], x, retain_graph=True)
         rows, cols = torch.nonzero(grad[0].abs().sum(0) > 0, as_tuple=True)
+        if len(rows) == 0:
+            raise ConvVisError(f"unit ({unit}, {row}, {col}) of layer {layer!r} depends on no input pixel "
+                               "(it sees only padding)")
         boxes.append((int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max())))
     return boxes

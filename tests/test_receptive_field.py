@@ -111,3 +111,64 @@ def test_bad_inputs(fashion):
     with pytest.raises(cv.ConvVisError, match=r"allowed: unit 0\.\.127, row 0\.\.6"):
         gradient_receptive_field(model, info, "conv3", 0, 7, 0)
     assert count_hooks(model) == 0
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    """EfficientNet-Lite0's architecture (random weights: geometry does not depend on them)."""
+    from convvis_lib.efficientnet_lite import EfficientNetLite0
+    torch.manual_seed(0)
+    layers = {"stem": "_stem_relu", **{f"block{i}": f"_blocks.{i}" for i in range(16)}, "head": "_head_relu"}
+    info = ModelInfo("lite0", "imagenet", ("a",), ("a",), (3, 224, 224), (0.0,) * 3, (1.0,) * 3, layers, {})
+    return EfficientNetLite0().eval(), info
+
+
+def test_lite0_fields_by_hand(lite0):
+    # TF "same" padding before a stride-2 conv is ZeroPad2d(kernel - 2) split as (before, after) = (k-2)//2, rest:
+    # k3s2 pads 0 before, 1 after; k5s2 pads 1 before, 2 after. Only "before" moves the offset.
+    # stem pad0 + k3s2: r 3, j 2, o 0 | block0 dw k3s1p1: 3+2*2=7, o -2 | block1 pad0 + dw k3s2: 7+2*2=11, j 4
+    # block2 k3p1: 11+2*4=19, o -2-4=-6 | block3 pad1 + dw k5s2: 19+4*4=35, o -6-1*4=-10, j 8
+    # block4 k5p2: 35+4*8=67, o -10-2*8=-26 | block5 pad0 + k3s2: 67+2*8=83, j 16 | block6: 115, o -42 | block7: 147, o -58
+    model, info = lite0
+    expected = {"stem": (3, 2, 0), "block0": (7, 2, -2), "block1": (11, 4, -2), "block2": (19, 4, -6),
+                "block3": (35, 8, -10), "block4": (67, 8, -26), "block5": (83, 16, -26), "block7": (147, 16, -58)}
+    for layer, (size, stride, offset) in expected.items():
+        assert receptive_field(model, info, layer) == ReceptiveField((size, size), (stride, stride), (offset, offset))
+    assert receptive_field(model, info, "head").size == (851, 851)  # grows past the image; boxes are clipped
+    assert receptive_field(model, info, "head").box(3, 3, (224, 224)) == (0, 0, 223, 223)
+
+
+@pytest.mark.parametrize("layer,row,col", [
+    ("stem", 111, 0), ("block1", 55, 27), ("block3", 0, 27), ("block3", 27, 13), ("block7", 13, 6), ("block7", 6, 0)])
+def test_lite0_gradient_support_matches_arithmetic(lite0, layer, row, col):
+    # Edge units check the asymmetric padding; block7 sits behind residual sums above 6, where ReLU6 would
+    # zero the gradient of the positive copy unless it is replaced by a plain ReLU there.
+    model, info = lite0
+    expected = receptive_field(model, info, layer).box(row, col, (224, 224))
+    assert gradient_receptive_field(model, info, layer, 0, row, col) == expected
+
+
+def test_padding_modules_and_same_padding():
+    # ZeroPad2d((left 1, right 2, top 3, bottom 0)) then k3s2: offset (-3, -1), size 3, stride 2
+    model, info = _toy(nn.Sequential(nn.ZeroPad2d((1, 2, 3, 0)), nn.Conv2d(1, 2, 3, stride=2)))
+    rf = receptive_field(model, info, "c")
+    assert rf == ReceptiveField((3, 3), (2, 2), (-3, -1))
+    for row, col in [(1, 0), (4, 5), (10, 10)]:  # row 1: rows -1..1; col 10: cols 19..21, clipped at 20
+        assert gradient_receptive_field(model, info, "c", 0, row, col) == rf.box(row, col, (21, 21))
+    assert rf.box(10, 10, (21, 21)) == (17, 19, 19, 20)
+    # row 0 sees rows -3..-1: only the padding
+    assert rf.box(0, 0, (21, 21), clip=False) == (-3, -1, -1, 1)
+    with pytest.raises(cv.ConvVisError, match="sees only padding"):
+        rf.box(0, 0, (21, 21))
+    with pytest.raises(cv.ConvVisError, match="sees only padding"):
+        gradient_receptive_field(model, info, "c", 0, 0, 0)
+    # padding="same" with an even kernel pads (k-1)//2 = 1 before and 2 after
+    model, info = _toy(nn.Conv2d(1, 2, 4, padding="same"))
+    assert receptive_field(model, info, "c") == ReceptiveField((4, 4), (1, 1), (-1, -1))
+    assert gradient_receptive_field(model, info, "c", 0, 20, 0) == (19, 0, 20, 2)
+
+
+def test_circular_padding_refused():
+    model, info = _toy(nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular"))
+    with pytest.raises(cv.ConvVisError, match="circularly.*allowed: zero"):
+        receptive_field(model, info, "c")
