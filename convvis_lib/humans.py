@@ -38,7 +38,7 @@ class HumanBaseline:
 
 FASHION_MNIST_HUMAN = HumanBaseline(
     0.835, 1000,
-    "비전문가 크라우드소싱, 무작위 테스트 이미지 1000장, 이미지마다 3명이 라벨을 달고 다수결",
+    "비전문가 크라우드소싱, 무작위로 고른 테스트 이미지 1000개, 이미지마다 3명이 레이블을 달고 다수결",
     "Fashion-MNIST README, Benchmark 표의 'Human Performance' 항목")
 # The one place this figure is written: the chapter's prose (glue), its printed outputs and the book's quiz
 # script all read it from here; tests/test_humans.py compares it with the README's row where the README is
@@ -132,10 +132,10 @@ class LabelQuiz:
     def report(self, baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> str:
         """A Korean summary: the reader vs the model on the same images vs the published baseline."""
         s = self.score()
-        lines = [f"퀴즈 이미지 {len(self)}장에서 모델 정확도: {self.model_accuracy_all():.3f}",
+        lines = [f"퀴즈 이미지 {len(self)}개에서 모델 정확도: {self.model_accuracy_all():.3f}",
                  f"발표된 사람 기준선: {baseline.accuracy:.3f} ({baseline.protocol})"]
         if s.n_answered == 0:
-            lines.append("아직 답한 문제가 없습니다. 위 퀴즈의 버튼을 눌러 라벨을 고른 뒤 이 셀을 다시 실행하세요.")
+            lines.append("아직 답한 문제가 없습니다. 위 퀴즈의 버튼으로 답을 고른 뒤 이 셀을 다시 실행하세요.")
             return "\n".join(lines)
         lines += [f"답한 문제 {s.n_answered}/{len(self)}개: 나 {s.human_accuracy:.3f}, "
                   f"같은 이미지에서 모델 {s.model_accuracy:.3f}, 나와 모델의 답이 같은 비율 {s.agreement / s.n_answered:.3f}",
