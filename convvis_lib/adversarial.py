@@ -18,6 +18,7 @@ from torch import nn
 from .errors import ConvVisError, choice_error
 from .hooks import eval_mode
 from .models import ModelInfo
+from .plot import MIN_FONT_PT
 from .pixels import from_normalized, pixel_bounds, pixel_step
 from .preprocess import check_input, deprocess
 
@@ -221,27 +222,27 @@ def _probs_text(info: ModelInfo, probs: np.ndarray) -> str:
 
 def plot_attack(info: ModelInfo, attack: Attack, k: int = 3) -> plt.Figure:
     """Original | perturbation (magnified to +-eps) | adversarial image | top-k probabilities before/after."""
-    fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
+    fig, axes = plt.subplots(1, 4, figsize=(6.8, 2.5), gridspec_kw={"width_ratios": [1, 1, 1, 1.4]})
     orig, adv = deprocess(info, attack.x), deprocess(info, attack.x_adv)
     d = perturbation_pixels(info, attack)
     eps = max(attack.eps, 1e-12)
     shown = d.mean(-1) if d.ndim == 3 else d
-    panels = [(orig, "gray", 0, 1, f"원본: {_probs_text(info, attack.probs_before)}"),
-              (shown, "RdBu_r", -eps, eps, f"섭동 (±{attack.eps:g}, 확대 표시)"),
-              (adv, "gray", 0, 1, f"적대적 예제: {_probs_text(info, attack.probs_after)}")]
+    panels = [(orig, "gray", 0, 1, f"원본\n{_probs_text(info, attack.probs_before)}"),
+              (shown, "RdBu_r", -eps, eps, f"섭동 ±{attack.eps:g}\n(확대 표시)"),
+              (adv, "gray", 0, 1, f"적대적 예제\n{_probs_text(info, attack.probs_after)}")]
     for ax, (img, cmap, vmin, vmax, title) in zip(axes, panels):
         ax.imshow(img, cmap=cmap if img.ndim == 2 else None, vmin=vmin, vmax=vmax)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=MIN_FONT_PT)
         ax.axis("off")
     top = list(dict.fromkeys(list(np.argsort(-attack.probs_before)[:k]) + list(np.argsort(-attack.probs_after)[:k])))
     pos = np.arange(len(top))
     ax = axes[3]
     ax.barh(pos - 0.2, attack.probs_before[top], 0.4, label="공격 전", color="C0")
     ax.barh(pos + 0.2, attack.probs_after[top], 0.4, label="공격 후", color="C3")
-    ax.set_yticks(pos, [info.label(int(c)) for c in top], fontsize=8)
+    ax.set_yticks(pos, [info.label(int(c)) for c in top], fontsize=MIN_FONT_PT)
     ax.invert_yaxis()
     ax.set(xlim=(0, 1), xlabel="확률")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=MIN_FONT_PT, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -252,5 +253,5 @@ def plot_eps_sweep(sweep: EpsSweep, ax: plt.Axes | None = None, title: str = "FG
     ax.plot(sweep.eps, sweep.accuracy, "o-", color="C3", label="FGSM (그래디언트 부호)")
     ax.plot(sweep.eps, sweep.random_accuracy, "s--", color="C0", label="같은 크기의 무작위 부호")
     ax.set(xlabel="ε (픽셀 단위, 이미지 범위 [0, 1])", ylabel="정확도", ylim=(-0.02, 1.02), title=title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=MIN_FONT_PT)
     return ax
