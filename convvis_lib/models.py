@@ -72,7 +72,13 @@ class ModelInfo:
                 return hits[0]
         if isinstance(cls, int):
             raise ConvVisError(f"class index {cls} out of range; allowed: 0..{self.num_classes - 1}")
-        raise choice_error("class", cls, self.class_names_ko if self.dataset == "fashion-mnist" else self.class_names)
+        if self.num_classes <= 40:
+            raise choice_error("class", cls, self.class_names_ko if self.dataset == "fashion-mnist" else self.class_names)
+        import difflib
+        close = difflib.get_close_matches(str(cls), self.class_names + self.class_names_ko, n=5, cutoff=0.6)
+        hint = f"; close names: {', '.join(repr(c) for c in close)}" if close else ""
+        raise ConvVisError(f"unknown class {cls!r}{hint}; allowed: an index 0..{self.num_classes - 1} or one of the "
+                           f"{self.num_classes} names in info.class_names (English) or info.class_names_ko (Korean)")
 
     def label(self, idx: int) -> str:
         """Korean class name (the English one where no Korean name exists)."""

@@ -78,6 +78,7 @@ def test_random_fallback_and_imagenet_metadata(monkeypatch):
         model, info = cv.load_model("alexnet", allow_random=True)
     assert info.pretrained is False and info.num_classes == 1000
     assert info.class_names[0] == "tench" and info.input_size == (3, 224, 224)
+    assert info.class_names_ko == cv.models.imagenet_classes_ko() and info.label(285) == "이집트 고양이"
     assert not any(m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
     modules = dict(model.named_modules())
     assert isinstance(modules[info.weights["conv1"]], torch.nn.Conv2d)
@@ -89,7 +90,9 @@ def test_fallback_prints_korean_message_and_uses_fashionnet(monkeypatch, capsys)
     monkeypatch.setattr(cv.models, "imagenet_weights_cached", lambda w: None)
     _, info = cv.load_model_or_fallback("vgg16")
     assert info.name == "fashionnet"
-    assert "가중치" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "가중치" in out and "주의" in out
+    assert all(ord(ch) < 0x2600 or 0xAC00 <= ord(ch) <= 0xD7A3 for ch in out)  # no emoji or symbols, Hangul is fine
 
 
 def test_class_index_accepts_index_english_korean(fashion):
@@ -111,3 +114,50 @@ def test_get_module_unknown_layer_lists_layers(fashion):
     with pytest.raises(ConvVisError) as err:
         cv.get_module(model, info, "conv9")
     assert "'conv9'" in str(err.value) and "'fc1'" in str(err.value)
+
+
+def test_korean_imagenet_names_come_from_the_shipped_table():
+    import csv
+    from convvis_lib.models import imagenet_classes, imagenet_classes_ko, imagenet_classes_ko_path
+    with open(imagenet_classes_ko_path(), encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert [int(r[0]) for r in rows] == list(range(1000)) and [r[1] for r in rows] == list(imagenet_classes())
+    ko = imagenet_classes_ko()
+    assert ko == tuple(r[2] for r in rows) and len(set(ko)) == 1000
+    assert ko[967] == "에스프레소" and ko[285] == "이집트 고양이"
+
+
+def test_lite0_info_gives_korean_labels_and_takes_either_name():
+    from convvis_lib.models import _imagenet_info, _lite0_layout, LITE0_MEAN, LITE0_STD
+    info = _imagenet_info("efficientnet_lite0", _lite0_layout, LITE0_MEAN, LITE0_STD, True)
+    assert info.label(967) == "에스프레소" and info.class_names[967] == "espresso"
+    assert info.class_index("에스프레소") == info.class_index("espresso") == 967
+    with pytest.raises(ConvVisError, match="close names: 'espresso'.*0..999"):
+        info.class_index("expresso")
+    with pytest.raises(ConvVisError, match="'에스프레소'"):
+        info.class_index("에스프래소")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "exactly 1000"),  # the good table without its last line
+    ("0\ttench\t\n", "line 1"),
+    ("1\tgoldfish\t금붕어\n", "line 1"),
+    ("0\ttench\t텐치\textra\n", "line 1"),
+])
+def test_a_malformed_korean_table_is_refused(tmp_path, monkeypatch, bad, message):
+    from convvis_lib import models
+    english = models.imagenet_classes()
+    good = "".join(f"{i}\t{n}\t이름{i}\n" for i, n in enumerate(english))
+    table = tmp_path / "ko.tsv"
+    lines = good.splitlines(keepends=True)
+    table.write_text("".join(lines[:-1]) if not bad else bad + "".join(lines[1:]), encoding="utf-8")
+    monkeypatch.setattr(models, "imagenet_classes_ko_path", lambda: table)
+    models.imagenet_classes_ko.cache_clear()
+    try:
+        with pytest.raises(ConvVisError, match=message):
+            models.imagenet_classes_ko()
+        table.write_text(good, encoding="utf-8")
+        models.imagenet_classes_ko.cache_clear()
+        assert models.imagenet_classes_ko()[999] == "이름999"
+    finally:
+        models.imagenet_classes_ko.cache_clear()
