@@ -20,7 +20,7 @@ from torch import nn
 
 from .errors import ConvVisError, choice_error
 from .hooks import layer_function
-from .inversion import progress_items, threads_for
+from .inversion import threads_for
 from .models import ModelInfo
 from .pixels import normalize_pixels
 
@@ -119,13 +119,31 @@ def similarity_map(feat_a: torch.Tensor, feat_b: torch.Tensor, point: Sequence[f
 
 
 def match_points(feat_a: torch.Tensor, feat_b: torch.Tensor, points) -> np.ndarray:
-    """For each ``(x, y)`` in A, the position in B with the most similar feature; ``(K, 2)`` as (x, y)."""
+    """For each ``(x, y)`` in A, the position in B with the most similar feature; ``(K, 2)`` as (x, y).
+
+    ``feat_a``, ``feat_b`` are unit-length features ``(D, H, W)`` (:func:`dense_features`), so a dot
+    product is the cosine similarity. :func:`match_batch` does the same for many pairs at once.
+    """
     _check_maps(feat_a, feat_b)
-    return match_batch(feat_a[None], feat_b[None], [points])[0]
+    p = _points(points)
+    xs, ys = np.rint(p[:, 0]).astype(int), np.rint(p[:, 1]).astype(int)
+    _check_inside(xs, ys, feat_a.shape[1], feat_a.shape[2])
+    queries = feat_a[:, torch.as_tensor(ys), torch.as_tensor(xs)]        # (D, K): A's feature at each point
+    sim = torch.einsum("dk,dhw->khw", queries, feat_b)                   # (K, H_b, W_b) cosine similarities
+    best = sim.flatten(1).argmax(1).cpu().numpy()                        # flat index of the best position in B
+    w_b = feat_b.shape[2]
+    return np.stack([best % w_b, best // w_b], 1).astype(np.float64)
+
+
+def _check_inside(xs: np.ndarray, ys: np.ndarray, h: int, w: int) -> None:
+    if len(xs) and (xs.min() < 0 or ys.min() < 0 or xs.max() >= w or ys.max() >= h):
+        raise ConvVisError(f"points must lie inside image A (x in 0..{w - 1}, y in 0..{h - 1}); "
+                           f"got x in {xs.min()}..{xs.max()}, y in {ys.min()}..{ys.max()}")
 
 
 def match_batch(feats_a: torch.Tensor, feats_b: torch.Tensor, points: Sequence) -> list[np.ndarray]:
-    """:func:`match_points` for a batch of pairs ``(N, D, H, W)`` with ``points[i]`` of pair ``i``, in one product."""
+    """:func:`match_points` for a batch of pairs ``(N, D, H, W)`` with ``points[i]`` of pair ``i``, in one product
+    (the fast path for many pairs; tested equal to :func:`match_points`)."""
     pts = [_points(p) for p in points]
     n, _, h, w = feats_a.shape
     if len(pts) != n or feats_b.shape[:2] != feats_a.shape[:2]:
@@ -137,9 +155,7 @@ def match_batch(feats_a: torch.Tensor, feats_b: torch.Tensor, points: Sequence) 
     idx = np.zeros((n, k), dtype=np.int64)
     for i, p in enumerate(pts):
         xs, ys = np.rint(p[:, 0]).astype(int), np.rint(p[:, 1]).astype(int)
-        if len(p) and (xs.min() < 0 or ys.min() < 0 or xs.max() >= w or ys.max() >= h):
-            raise ConvVisError(f"points must lie inside image A (x in 0..{w - 1}, y in 0..{h - 1}); "
-                               f"got x in {xs.min()}..{xs.max()}, y in {ys.min()}..{ys.max()}")
+        _check_inside(xs, ys, h, w)
         idx[i, :len(p)] = ys * w + xs
     flat_a = feats_a.flatten(2)                                                   # (N, D, H*W)
     gather = torch.as_tensor(idx, device=flat_a.device)[:, None, :].expand(-1, flat_a.shape[1], -1)
@@ -292,7 +308,7 @@ def pair_features(model: nn.Module, info: ModelInfo, pair: Pair, layer: str,
 
 
 def pair_pck(model: nn.Module, info: ModelInfo, pairs: Sequence[Pair], layers: Sequence[str],
-             tols: Sequence[float], patch: int = 5, progress: bool = False) -> dict[str, np.ndarray]:
+             tols: Sequence[float], patch: int = 5) -> dict[str, np.ndarray]:
     """PCK over all keypoints of all pairs, per layer (``"pixels"`` allowed) and tolerance in pixels.
 
     Returns ``{layer: array of len(tols)}``. Pairs of the same size run as one batch.
@@ -300,7 +316,7 @@ def pair_pck(model: nn.Module, info: ModelInfo, pairs: Sequence[Pair], layers: S
     groups = _same_size(pairs)
     truth = np.concatenate([p.truth for group in groups for p in group])
     out = {}
-    for layer in progress_items(layers, "층별 대응", progress):
+    for layer in layers:
         pred = np.concatenate([q for group in groups for q in match_pairs(model, info, group, layer, patch)])
         out[layer] = np.array([pck(pred, truth, t) for t in tols])
     return out
@@ -341,7 +357,7 @@ def plot_matches(pair: Pair, pred: np.ndarray, tol: float, title: str = "") -> "
     """A and B side by side; each keypoint joined to its predicted match, green within ``tol`` of the truth, red not."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import ConnectionPatch
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(8, 3.6))
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(6.8, 3.2))
     _show(ax_a, pair.a, "A")
     _show(ax_b, pair.b, "B (× = 정답 위치)")
     ok = np.linalg.norm(pred - pair.truth, axis=1) <= tol
@@ -364,7 +380,7 @@ def plot_similarity(pair: Pair, feat_a: torch.Tensor, feat_b: torch.Tensor, inde
     p, t = pair.points[index], pair.truth[index]
     sim = similarity_map(feat_a, feat_b, p)
     best = match_points(feat_a, feat_b, p[None])[0]
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 3, figsize=(6.8, 2.7))
     _show(axes[0], pair.a, f"A: 점 {index + 1} {tuple(int(v) for v in p)}")
     axes[0].plot(*p, "o", ms=7, mfc="none", mec="yellow", mew=2)
     _show(axes[1], pair.b, "B: ○ 예측, × 정답")

@@ -119,15 +119,15 @@ def relative_error(code: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def invert_code(features: Callable[[torch.Tensor], torch.Tensor], target: torch.Tensor,
                 shape: Sequence[int], *, steps: int = 150, lr: float = 0.2, lambda_alpha: Lambda = 0.0,
                 lambda_tv: Lambda = 0.0, alpha: float = 6.0, beta: float = 2.0, scale: float = 1.0,
-                init_std: float = 0.1, seed: int = 0, init: torch.Tensor | None = None,
-                progress: bool = False) -> Inversion:
-    """Minimise the inversion objective for ``x`` of ``shape = (N, C, H, W)`` with Adam.
+                init_std: float = 0.1, seed: int = 0, init: torch.Tensor | None = None) -> Inversion:
+    """Find ``x`` of ``shape = (N, C, H, W)`` whose code ``features(x)`` matches ``target`` (Mahendran & Vedaldi,
+    2015, https://arxiv.org/abs/1412.0035), minimising for each image
 
-    ``features(x)`` must return the code of each image (first axis N) and
-    ``target`` the codes to match. ``scale`` is B (see :func:`pixel_range`).
-    λ values may differ per image (a sequence of N numbers). The learning rate
-    follows a cosine schedule to zero; ``x`` starts as seeded Gaussian noise
-    (standard deviation ``init_std``) unless a starting image ``init`` is given.
+        ||Φ(x) − Φ0||² / ||Φ0||²  +  λ_α · Σ|x|^α / (D · B^α)  +  λ_TV · TV_β(x) / (D · (B / TV_SCALE)^β)
+
+    with Adam and a learning rate that falls to zero on a cosine curve. ``scale`` is B
+    (:func:`pixel_range`); λ values may differ per image. ``x`` starts as seeded Gaussian noise
+    (standard deviation ``init_std``) unless a starting image ``init`` is given. Only ``x`` is optimised.
     """
     _check_settings(steps, lr)
     target = target.detach()
@@ -139,53 +139,28 @@ def invert_code(features: Callable[[torch.Tensor], torch.Tensor], target: torch.
     elif tuple(init.shape) != tuple(shape):
         raise ConvVisError(f"init has shape {tuple(init.shape)}; expected {tuple(shape)}")
     x = init.detach().clone().to(target.device).requires_grad_(True)
-
-    def objective(x: torch.Tensor) -> torch.Tensor:
-        reg = lam_a * alpha_norm(x, alpha) + lam_tv * total_variation(x, beta, eps=1e-8 if beta < 2 else 0.0)
-        return relative_error(features(x), target) + reg
-
+    opt = torch.optim.Adam([x], lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    history = np.empty(steps)
     with threads_for(x):
-        history = _adam(objective, x, steps, lr, progress)
+        for i in range(steps):
+            reg = lam_a * alpha_norm(x, alpha) + lam_tv * total_variation(x, beta, eps=1e-8 if beta < 2 else 0.0)
+            loss = (relative_error(features(x), target) + reg).sum()
+            (x.grad,) = torch.autograd.grad(loss, x)  # only the image gets a gradient, never the weights
+            opt.step()
+            schedule.step()
+            history[i] = loss.item() / n
         with torch.no_grad():
             final = relative_error(features(x), target)
-    return Inversion(x.detach(), final.detach(), history)
-
-
-def _adam(objective: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, steps: int, lr: float,
-          progress: bool) -> np.ndarray:
-    """Minimise ``objective(x).sum()`` in place with Adam and a cosine schedule; mean objective per step."""
-    opt = torch.optim.Adam([x], lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    history = np.empty(steps)
-    bar = _progress(steps, progress)
-    try:
-        for i in range(steps):
-            loss = objective(x).sum()
-            (x.grad,) = torch.autograd.grad(loss, x)  # only the image gets a gradient
-            opt.step()
-            sched.step()
-            history[i] = loss.item() / len(x)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return history
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc="역변환", leave=False)
+    return Inversion(x.detach(), final, history)
 
 
 def invert(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layer: str, **kwargs) -> Inversion:
     """Reconstruct each image of ``x0`` from its code at ``layer``.
 
     Keyword arguments go to :func:`invert_code` (``steps``, ``lr``,
-    ``lambda_alpha``, ``lambda_tv``, ``alpha``, ``beta``, ``seed``,
-    ``progress``, ...). Model parameters get no ``.grad``.
+    ``lambda_alpha``, ``lambda_tv``, ``alpha``, ``beta``, ``seed``, ...).
+    Model parameters get no ``.grad``.
     """
     check_input(info, x0, model)
     kwargs.setdefault("scale", pixel_range(info))
@@ -196,8 +171,7 @@ def invert(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layer: str, **kw
 
 
 def invert_layers(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layers: Sequence[str],
-                  settings: Sequence[tuple[float, float]], progress: bool = True,
-                  **kwargs) -> dict[tuple[str, int], Inversion]:
+                  settings: Sequence[tuple[float, float]], **kwargs) -> dict[tuple[str, int], Inversion]:
     """Invert every image of ``x0`` at every layer under every ``(λ_α, λ_TV)`` setting.
 
     Runs one batched optimisation per layer (images × settings), so the cost is
@@ -211,20 +185,12 @@ def invert_layers(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layers: S
     lam_tv = [t for _, t in settings for _ in range(n)]
     batch = x0.repeat(len(settings), 1, 1, 1)
     out: dict[tuple[str, int], Inversion] = {}
-    for layer in progress_items(layers, "층별 역변환", progress):
+    for layer in layers:
         res = invert(model, info, batch, layer, lambda_alpha=lam_a, lambda_tv=lam_tv, **kwargs)
         for k in range(len(settings)):
             part = slice(k * n, (k + 1) * n)
             out[(layer, k)] = Inversion(res.images[part], res.feature_error[part], res.history)
     return out
-
-
-def progress_items(items: Sequence, desc: str, enabled: bool = True):
-    """``items`` wrapped in a tqdm progress bar (a widget in Jupyter) when ``enabled``."""
-    if not enabled:
-        return list(items)
-    from tqdm.auto import tqdm
-    return tqdm(list(items), desc=desc)
 
 
 def reconstruction_scores(info: ModelInfo, original: torch.Tensor, recon: torch.Tensor) -> dict[str, np.ndarray]:

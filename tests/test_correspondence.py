@@ -72,6 +72,21 @@ def test_match_and_similarity_by_hand():
     assert co.similarity_map(feat_a, feat_b, (0, 0)) == pytest.approx(np.array([[0, 1 / math.sqrt(2)], [1, -1]]))
 
 
+def test_batched_matching_equals_the_reference():
+    g = torch.Generator().manual_seed(3)
+    fa, fb = (F.normalize(torch.randn(3, 8, 6, 7, generator=g), dim=1) for _ in range(2))
+    pts = [np.array([[0, 0], [6, 5], [3.4, 2.6]]), np.array([[1, 1]]), np.zeros((0, 2))]
+    batched = co.match_batch(fa, fb, pts)
+    for i in range(3):
+        assert np.array_equal(batched[i], co.match_points(fa[i], fb[i], pts[i]))
+    # and the reference agrees with a brute-force search written independently
+    for (x, y), (bx, by) in zip(pts[0], co.match_points(fa[0], fb[0], pts[0])):
+        q = fa[0][:, int(round(y)), int(round(x))]
+        sims = [[float(q @ fb[0][:, r, c]) for c in range(7)] for r in range(6)]
+        r, c = np.unravel_index(int(np.argmax(sims)), (6, 7))
+        assert (bx, by) == (c, r)
+
+
 def test_pck_by_hand():
     pred = [[0, 0], [3, 4], [1, 1]]
     truth = [[0, 0], [0, 0], [np.nan, np.nan]]                         # third point has no ground truth

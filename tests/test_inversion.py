@@ -142,8 +142,7 @@ def test_invert_fashionnet_conv1_reconstructs(fashion, sample):
 def test_invert_layers_splits_settings(fashion, sample):
     model, info = fashion
     x0 = cv.preprocess(info, sample.images[:2])
-    out = inv.invert_layers(model, info, x0, ["conv2", "fc2"], [(0.0, 0.0), (1.0, 0.5)], progress=False,
-                            steps=40)
+    out = inv.invert_layers(model, info, x0, ["conv2", "fc2"], [(0.0, 0.0), (1.0, 0.5)], steps=40)
     assert sorted(out) == [("conv2", 0), ("conv2", 1), ("fc2", 0), ("fc2", 1)]
     for layer in ("conv2", "fc2"):
         plain, smooth = out[(layer, 0)].images, out[(layer, 1)].images
