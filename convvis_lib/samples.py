@@ -3,7 +3,6 @@ for ImageNet models -- labelled where an ImageNet class describes them -- and a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
