@@ -81,7 +81,7 @@ class ModelInfo:
                            f"{self.num_classes} names in info.class_names (English) or info.class_names_ko (Korean)")
 
     def label(self, idx: int) -> str:
-        """Korean class name (the English one where no Korean name exists)."""
+        """Korean class name (every model has Korean names: fashionnet built in, ImageNet models from the shipped table)."""
         return self.class_names_ko[idx]
 
 
@@ -183,10 +183,11 @@ def imagenet_classes_ko_path() -> Path:
 def imagenet_classes_ko() -> tuple[str, ...]:
     """Korean names of the 1 000 ImageNet classes, from ``assets/imagenet_classes_ko.tsv``
     (lines ``index<TAB>english<TAB>korean``; the English column must match :func:`imagenet_classes`).
-    Without the file, the English names."""
+    A missing or malformed file raises :class:`ConvVisError`."""
     english, path = imagenet_classes(), imagenet_classes_ko_path()
     if not path.is_file():
-        return english
+        raise ConvVisError(f"the Korean ImageNet class names {path} are missing; reinstall convvis-ko "
+                           "(the file ships inside the package)")
     rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     expected = [[str(i), name] for i, name in enumerate(english)]
     for n, row in enumerate(rows, start=1):

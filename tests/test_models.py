@@ -159,5 +159,9 @@ def test_a_malformed_korean_table_is_refused(tmp_path, monkeypatch, bad, message
         table.write_text(good, encoding="utf-8")
         models.imagenet_classes_ko.cache_clear()
         assert models.imagenet_classes_ko()[999] == "이름999"
+        table.unlink()
+        models.imagenet_classes_ko.cache_clear()
+        with pytest.raises(ConvVisError, match="missing"):
+            models.imagenet_classes_ko()
     finally:
         models.imagenet_classes_ko.cache_clear()
