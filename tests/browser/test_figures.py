@@ -5,8 +5,8 @@ pre-rendered widget view) is at least 9 CSS px tall at a 1280-px window, no page
 The size of a figure's text is measured, not guessed: when convvis_lib draws a figure it records the smallest
 text it drew, in px at the saved dpi (a PNG text chunk or JPEG comment, see convvis_lib.plot.figure_image);
 here each image's record is multiplied by its displayed width / natural width in Chromium. Hidden widget
-views (an explorer shows one of its pre-rendered views at a time) are measured in a probe element placed
-next to the visible view, so they get the same width.
+views (an explorer shows one of its pre-rendered views at a time) are measured in place of the visible
+view, so they get the same width.
 
     python -m pytest -q -p no:cacheprovider tests/browser/test_figures.py -k 04_occlusion   # one chapter
 """
@@ -34,12 +34,12 @@ DESKTOP = (1280, 900)
 PHONE = (390, 844)
 
 # Every image in a cell output as shown, then every image of every pre-rendered widget view (from the page's
-# widget state) as it would be shown: put in a probe next to a visible view, measured, removed.
+# widget state) as it would be shown: put in place of a visible view, measured, and the visible view restored.
 MEASURE_JS = """async () => {
   const measure = (img, where) => ({src: img.getAttribute('src'), natural: img.naturalWidth,
                                     shown: img.getBoundingClientRect().width, where});
   const visible = [...document.querySelectorAll('main .cell_output img')]
-    .filter(i => i.getClientRects().length > 0 && !i.closest('.convvis-probe'));
+    .filter(i => i.getClientRects().length > 0);
   const out = visible.map(i => measure(i, 'figure'));
   const stateTag = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
   if (!stateTag) return out;
@@ -47,16 +47,14 @@ MEASURE_JS = """async () => {
   const views = Object.values(state).filter(m => m.model_name === 'HTMLModel' && /<img/.test(m.state.value || ''));
   const anchor = visible.map(i => i.closest('.widget-html-content')).find(Boolean);
   if (!anchor) return out.concat(views.map(v => ({src: null, natural: 0, shown: 0, where: 'no visible view'})));
-  const probe = anchor.cloneNode(false);
-  probe.classList.add('convvis-probe');
-  anchor.after(probe);
+  const shown = anchor.innerHTML;
   for (const v of views) {
-    probe.innerHTML = v.state.value;
-    const imgs = [...probe.querySelectorAll('img')];
+    anchor.innerHTML = v.state.value;
+    const imgs = [...anchor.querySelectorAll('img')];
     await Promise.all(imgs.map(i => i.decode().catch(() => null)));
     imgs.forEach(i => out.push(measure(i, 'widget view')));
   }
-  probe.remove();
+  anchor.innerHTML = shown;
   return out;
 }"""
 
