@@ -269,18 +269,67 @@ def test_every_permalink_title_of_the_html_writer_is_korean():
 
 # --- pages that state numbers ------------------------------------------------------------------------------
 
-def test_model_card_numbers_match_the_training_log_and_model():
+BOOK_PAGES = sorted((ROOT / "book").glob("*.md"))
+
+
+def test_book_numbers_come_from_the_training_log_and_the_models():
     import convvis_lib as cv
-    card = (ROOT / "book" / "model_card.md").read_text(encoding="utf-8")
+    from convvis_book import numbers
+    from convvis_lib.efficientnet_lite import EfficientNetLite0
+    values = numbers.book_numbers()
     log = (ROOT / "convvis_lib" / "assets" / "training_log.txt").read_text(encoding="utf-8")
     acc = float(re.search(r"test accuracy: ([\d.]+) on 10000", log).group(1))
-    seconds = re.search(r"training time: (\d+) s", log).group(1)
-    assert f"{acc * 100:.2f}%" in card and f"{seconds}초" in card
+    first = float(re.search(r"epoch 1/\d+: test accuracy ([\d.]+)", log).group(1))
+    assert values["fashionnet_test_accuracy"] == f"{acc * 100:.2f}%"
+    assert values["fashionnet_epoch_first_accuracy"] == f"{first * 100:.2f}%"
+    assert values["fashionnet_train_seconds"] == re.search(r"training time: (\d+) s", log).group(1)
     model, _ = cv.load_model("fashionnet")
-    params = sum(p.numel() for p in model.parameters())
-    assert f"{params:,}".replace(",", " ") in card
+    assert values["fashionnet_params"] == f"{sum(p.numel() for p in model.parameters()):,}".replace(",", " ")
+    assert values["lite0_params"] == f"{sum(p.numel() for p in EfficientNetLite0().parameters()):,}".replace(",", " ")
     size_mb = (ROOT / "convvis_lib" / "assets" / "fashionnet.safetensors").stat().st_size / 1e6
-    assert f"{size_mb:.2f} MB" in card
+    assert values["fashionnet_weights_mb"] == f"{size_mb:.2f} MB"
+    assert values["sample_images"] == "2 000" and values["sample_per_class"] == "200"
+
+
+def test_pages_take_numbers_from_substitutions_not_typed_copies():
+    from convvis_book import numbers
+    values = numbers.book_numbers()
+    typed = {k: v for k, v in values.items() if k in ("fashionnet_test_accuracy", "fashionnet_params", "lite0_params",
+                                                      "fashionnet_weights_mb", "fashionnet_epoch_mid_accuracy")}
+    for page in BOOK_PAGES:
+        text = page.read_text(encoding="utf-8")
+        used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", text))
+        assert used <= set(values), f"{page.name}: unknown substitutions {used - set(values)}"
+        copies = [v for v in typed.values() if v in text]
+        assert not copies, f"{page.name} types {copies}: write the {{{{ name }}}} substitution instead"
+    card = (ROOT / "book" / "model_card.md").read_text(encoding="utf-8")
+    assert "{{ fashionnet_test_accuracy }}" in card and "{{ lite0_params }}" in card
+
+
+def test_model_card_class_table_matches_the_full_test_set():
+    """The per-class table (accuracy, most confused class) recomputed on the 10 000 test images."""
+    import numpy as np
+    import torch
+    import convvis_lib as cv
+    from convvis_lib import data
+    from convvis_lib.errors import ConvVisError
+    try:
+        test = data.load_fashion_mnist("test", download=False)
+    except (ConvVisError, OSError) as err:
+        pytest.skip(f"full Fashion-MNIST test set not available here: {err}")
+    model, info = cv.load_model("fashionnet")
+    with torch.no_grad():
+        preds = torch.cat([model(cv.preprocess(info, test.images[i:i + 2000])).argmax(1)
+                           for i in range(0, len(test.labels), 2000)]).numpy()
+    labels = np.asarray(test.labels)
+    card = (ROOT / "book" / "model_card.md").read_text(encoding="utf-8")
+    rows = {r[0]: r[1:] for r in re.findall(r"^\| (\S+) \| ([\d.]+)% \| (\S+) \((\d+)\) \|$", card, re.M)}
+    assert len(rows) == 10, rows
+    for c, name in enumerate(info.class_names_ko):
+        mine = preds[labels == c]
+        wrong = np.bincount(mine[mine != c], minlength=10)
+        most = "·".join(info.class_names_ko[k] for k in np.flatnonzero(wrong == wrong.max()))
+        assert rows[name] == (f"{(mine == c).mean() * 100:.1f}", most, str(wrong.max())), name
 
 
 def test_references_list_every_arxiv_paper_cited_in_the_chapters():

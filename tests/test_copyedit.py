@@ -8,6 +8,7 @@ never read as prose, and a bold span that MyST would not render is seen exactly 
 Glossary decisions: CONTRIBUTING.md (table) and _scratch/COORD.md (issue 14)."""
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -41,11 +42,26 @@ class Prose:
     text: str
 
 
+@functools.lru_cache(maxsize=1)
+def substitutions() -> dict[str, str]:
+    """The MyST substitutions the book extension computes ({{ fashionnet_test_accuracy }} -> "92.58%")."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from convvis_book import numbers
+    return numbers.book_numbers()
+
+
+def substitute(text: str) -> str:
+    """Replace {{ name }} by its value, so particles after it are checked against the number the reader sees."""
+    if "{{" not in text:
+        return text
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: substitutions().get(m.group(1), CODE), text)
+
+
 def _inline_prose(children) -> str:
     out = []
     for tok in children:
         if tok.type == "text":
-            out.append(tok.content)
+            out.append(substitute(tok.content))
         elif tok.type in ("softbreak", "hardbreak"):
             out.append("\n")
         elif tok.type == "code_inline":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 
-from . import assets, glossary_links, outputs, ui_ko
+from . import assets, glossary_links, numbers, outputs, ui_ko
 from .search_ko import SearchKorean, drop_glossary_index_entries, write_term_counts
 
 STATIC = Path(__file__).parent / "static"
@@ -21,6 +21,7 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("convvis_glossary_doc", "book/glossary", "env")
     app.add_config_value("convvis_glossary_no_autolink", [], "env")
     app.connect("config-inited", _add_static_path)
+    app.connect("config-inited", numbers.set_substitutions)
     app.connect("builder-inited", ui_ko.install)
     app.connect("doctree-read", drop_glossary_index_entries)
     app.connect("build-finished", write_term_counts)
