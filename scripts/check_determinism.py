@@ -1,9 +1,13 @@
 """Execute every chapter notebook twice and diff the checked outputs (cells tagged nbval-check-output).
 
+Run 1 uses this machine's defaults; run 2 the environment of ``make nbval-portable`` (the Makefile's
+PORTABLE_ENV: AVX2 kernels, one thread), so a checked output that depends on the CPU's instruction set
+or the thread count shows up here as a difference, as it would on another machine.
+
     python scripts/check_determinism.py                    # all notebooks
     python scripts/check_determinism.py notebooks/04_occlusion.ipynb ...
 
-Prints a markdown table (notebook, checked cells, run 1 / run 2 seconds, identical?, same as the
+Prints a markdown table (notebook, checked cells, run 1 / portable run seconds, identical?, same as the
 committed file?) and, for each difference, a unified diff. Nothing is written to the notebooks.
 Exits 1 if any notebook differs between its two runs or fails to execute.
 """
@@ -14,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbexec import NOTEBOOKS, ROOT, execute, stored_checked_outputs  # noqa: E402
+from nbexec import NOTEBOOKS, ROOT, execute, portable_env, stored_checked_outputs  # noqa: E402
 
 
 def _diff(a: list[str], b: list[str], label_a: str, label_b: str) -> str:
@@ -30,7 +34,7 @@ def _diff(a: list[str], b: list[str], label_a: str, label_b: str) -> str:
 def main(paths: list[Path]) -> int:
     rows, diffs, identical = [], [], 0
     for path in paths:
-        first, second = execute(path), execute(path)
+        first, second = execute(path), execute(path, **portable_env())
         stored = stored_checked_outputs(path)
         same = first.checked == second.checked and first.error is None and second.error is None
         committed = first.checked == stored
@@ -41,16 +45,18 @@ def main(paths: list[Path]) -> int:
         for err in {first.error, second.error} - {None}:
             diffs.append(f"## {name}: execution failed: {err}")
         if first.checked != second.checked:
-            diffs.append(f"## {name}: run 1 vs run 2\n" + _diff(first.checked, second.checked, "run1", "run2"))
+            diff = _diff(first.checked, second.checked, "run1", "portable")
+            diffs.append(f"## {name}: run 1 vs portable run\n{diff}")
         elif not committed:
             diffs.append(f"## {name}: runs vs committed file\n" + _diff(stored, first.checked, "committed", "run"))
         print(rows[-1].replace("|", " ").strip(), flush=True, file=sys.stderr)
-    print("| notebook | checked cells | run 1 (s) | run 2 (s) | identical | same as committed |")
+    print("| notebook | checked cells | run 1 (s) | portable run (s) | identical | same as committed |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     if diffs:
         print("\n" + "\n\n".join(diffs))
-    print(f"\n{identical} of {len(rows)} notebooks gave identical checked outputs in two runs")
+    print(f"\n{identical} of {len(rows)} notebooks gave identical checked outputs in both runs "
+          f"(run 2: {' '.join(f'{k}={v}' for k, v in portable_env().items())})")
     return 0 if identical == len(rows) else 1
 
 

@@ -6,8 +6,8 @@ wall time, the kernel's peak resident memory, and the sanitised text of the cell
 """
 from __future__ import annotations
 
-import configparser
 import copy
+import json
 import os
 import re
 import time
@@ -44,14 +44,14 @@ class Execution:
 
 
 def sanitizers() -> list[tuple[re.Pattern, str]]:
-    """The regex replacements nbval applies (tests/nbval_sanitize.cfg)."""
-    cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read(ROOT / "tests" / "nbval_sanitize.cfg", encoding="utf-8")
-    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+    """The regex replacements nbval applies (tests/nbval_sanitize.cfg), read by nbval's own parser."""
+    from nbval.plugin import get_sanitize_patterns
+    text = (ROOT / "tests" / "nbval_sanitize.cfg").read_text(encoding="utf-8")
+    return [(re.compile(regex), replace) for regex, replace in get_sanitize_patterns(text)]
 
 
 def cell_text(cell) -> str:
-    """stdout streams and text/plain results of a code cell, as nbval compares them."""
+    """stdout streams and text/plain results of a code cell (what a reader sees printed)."""
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
@@ -61,17 +61,42 @@ def cell_text(cell) -> str:
     return "".join(parts)
 
 
+# Output parts nbval never compares (its skip list without --nbdime): images, and widget ids, which are random.
+NBVAL_SKIPS = ("image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json")
+
+
+def compared_text(cell) -> str:
+    """Everything nbval compares in a checked cell: every stream (stderr too) and every non-image result."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append("".join(out.get("text", "")))
+        for mime, value in sorted(out.get("data", {}).items()):
+            if mime not in NBVAL_SKIPS:
+                text = "".join(value) if isinstance(value, list) else value
+                parts.append(f"[{mime}]\n{text if isinstance(text, str) else json.dumps(text, sort_keys=True)}\n")
+    return "".join(parts)
+
+
 def checked_outputs(nb) -> list[str]:
-    """Sanitised text of every ``nbval-check-output`` cell, in order."""
+    """Sanitised text nbval compares in every ``nbval-check-output`` cell, in order."""
     subs = sanitizers()
     out = []
     for cell in nb.cells:
         if cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", []):
-            text = cell_text(cell)
+            text = compared_text(cell)
             for rx, rep in subs:
                 text = rx.sub(rep, text)
             out.append(text)
     return out
+
+
+def portable_env() -> dict[str, str]:
+    """The environment of ``make nbval-portable`` (the Makefile's PORTABLE_ENV: AVX2 kernels, one thread)."""
+    lines = [ln for ln in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines() if ln.startswith("PORTABLE_ENV")]
+    if len(lines) != 1 or ":=" not in lines[0]:
+        raise RuntimeError(f"Makefile: expected one line 'PORTABLE_ENV := NAME=value ...', found {lines}")
+    return dict(item.split("=", 1) for item in lines[0].split(":=", 1)[1].split())
 
 
 @contextmanager
@@ -123,7 +148,8 @@ def execute(path: Path, timeout: int = 600, extra: list[str] | tuple[str, ...] =
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
         except CellExecutionError as err:
-            error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else "CellExecutionError"
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # without the traceback's colour codes
+            error = text.splitlines()[-1][:200] if text else "CellExecutionError"
         except (CellTimeoutError, DeadKernelError, RuntimeError, AssertionError) as err:
             error = f"{type(err).__name__}: {str(err)[:200]}"
     added = nb.cells[len(nb.cells) - len(extra) - 1:]
