@@ -318,6 +318,14 @@ def test_glossary_variant_not_found(md):
     assert list(rule_glossary_variant(bold(md), {"Simonyan", "Szegedy", "Zeiler"})) == [], md
 
 
+def test_substitutions_are_read_as_their_values():
+    value = substitutions()["fashionnet_test_accuracy"]
+    assert re.fullmatch(r"\d+\.\d\d%", value)
+    assert substitute("정확도는 {{ fashionnet_test_accuracy }}입니다") == f"정확도는 {value}입니다"
+    assert substitute("{{ no_such_name }}") == CODE
+    assert hits(rule_particle_after_number, "{{ fashionnet_epochs }}로 나누면") == []  # 8로 (팔, ㄹ)
+
+
 def test_glossary_avoid_column_is_read():
     avoid = glossary_avoid()
     assert avoid["라벨"] == "label → 레이블" and "파라미터" in avoid and "간격(stride)" in avoid
