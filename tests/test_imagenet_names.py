@@ -97,7 +97,8 @@ def test_ambiguous_english_names_get_the_imagenet_sense(korean, rows, index, eng
     assert must_not_contain is None or must_not_contain not in korean[index]
 
 
-# --- what the library serves: the models' Korean names are this file's column, and a bad file is refused ----------
+# --- what the library serves: the models' Korean names are this file's column -----------------------------------
+# (a missing or malformed file is refused: tests/test_models.py::test_a_malformed_korean_table_is_refused)
 
 @pytest.mark.parametrize("name", ["resnet18", "efficientnet_lite0"])
 def test_models_serve_the_korean_column(korean, name):
@@ -107,37 +108,3 @@ def test_models_serve_the_korean_column(korean, name):
     assert info.class_names_ko == tuple(korean)
     assert info.label(281) == korean[281] and info.class_index(korean[967]) == 967
 
-
-@pytest.fixture()
-def bad_tsv(tmp_path, monkeypatch):
-    """``write(lines)``: the loader now reads these lines instead of the shipped file (cache cleared around)."""
-    from convvis_lib import models
-    path = tmp_path / "imagenet_classes_ko.tsv"
-    monkeypatch.setattr(models, "imagenet_classes_ko_path", lambda: path)
-    models.imagenet_classes_ko.cache_clear()
-    yield lambda lines: path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    models.imagenet_classes_ko.cache_clear()
-
-
-def _edit(lines: list[str], how: str) -> list[str]:
-    if how == "swapped":
-        return [lines[0], lines[2], lines[1], *lines[3:]]
-    if how == "no-korean":
-        return [lines[0], "\t".join(lines[1].split("\t")[:2]), *lines[2:]]
-    if how == "blank-korean":
-        return [lines[0], lines[1].rsplit("\t", 1)[0] + "\t ", *lines[2:]]
-    return lines[:-1]  # "short"
-
-
-@pytest.mark.parametrize("how, message", [
-    ("swapped", r"line 2 is \['2', 'great white shark', .*allowed: index<TAB>english<TAB>korean "
-                r"with \['1', 'goldfish'\]"),
-    ("no-korean", r"line 2 is \['1', 'goldfish'\]; allowed"),
-    ("blank-korean", r"line 2 .*allowed"),
-    ("short", r"has 999 rows; allowed: exactly 1000"),
-])
-def test_a_malformed_file_is_refused_naming_the_line(bad_tsv, how, message):
-    from convvis_lib import models
-    bad_tsv(_edit(TSV.read_text(encoding="utf-8").splitlines(), how))
-    with pytest.raises(convvis_lib.ConvVisError, match=message):
-        models.imagenet_classes_ko()
