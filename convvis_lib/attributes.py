@@ -18,6 +18,7 @@ from torch import nn
 from .errors import ConvVisError, choice_error
 from .hooks import eval_mode
 from .models import ModelInfo
+from .plot import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT
 from .pixels import check_pixels, normalize_pixels
 from .preprocess import check_input
 
@@ -250,15 +251,16 @@ def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Ax
     ax.axhline(1 / info.num_classes, color="0.6", ls="--", lw=0.8)
     ax.set(xlabel=attr.unit, ylabel="정확도", ylim=(-0.02, 1.02), title=f"{attr.label}({attr.name})")
     if legend:
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=MIN_FONT_PT, loc="lower left")
     return ax
 
 
 def plot_levels(info: ModelInfo, pixels: torch.Tensor, name: str, levels: Sequence[float] | None = None,
                 seed: int = 0, size: float = 1.3) -> plt.Figure:
-    """One row per image in ``pixels`` (keep it to a few), one column per severity level."""
+    """One row per image in ``pixels`` (keep it to a few), one column per severity level (at most 6.8 in wide)."""
     attr = get_attribute(name)
     levels = list(attr.levels if levels is None else levels)
+    size = min(size, MAX_FIGURE_WIDTH_IN / len(levels))
     fig, axes = plt.subplots(len(pixels), len(levels), figsize=(len(levels) * size, len(pixels) * size + 0.3),
                              squeeze=False)
     for j, level in enumerate(levels):
@@ -268,7 +270,7 @@ def plot_levels(info: ModelInfo, pixels: torch.Tensor, name: str, levels: Sequen
             ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"{level:g}", fontsize=9)
+                ax.set_title(f"{level:g}", fontsize=MIN_FONT_PT)
     fig.suptitle(f"{attr.label}: {attr.unit}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -284,9 +286,9 @@ def plot_confusion(cm: np.ndarray, class_names: Sequence[str], ax: plt.Axes | No
     for i in range(n):
         for j in range(n):
             if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=MIN_FONT_PT,
                         color="white" if rates[i, j] > 0.5 else "black")
-    ax.set_xticks(range(n), class_names, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set_xticks(range(n), class_names, rotation=60, ha="right", fontsize=MIN_FONT_PT)
+    ax.set_yticks(range(n), class_names, fontsize=MIN_FONT_PT)
     ax.set(xlabel="예측한 클래스", ylabel="정답 클래스", title=title)
     return ax

@@ -167,7 +167,8 @@ def test_imagenet_path_with_random_weights_uses_clean_prediction_as_reference():
     ex = cv.examples_for(info)
     p = to_pixels(info, ex.images[:2])
     assert p.shape == (2, 3, 224, 224) and 0 <= p.min() and p.max() <= 1
-    s = A.attribute_sweep(model, info, p, ex.labels[:2], "occlusion", levels=[0.0, 0.2])
+    unlabelled = np.full(2, -1)  # the photos' labels are not used: -1 means "no label"
+    s = A.attribute_sweep(model, info, p, unlabelled, "occlusion", levels=[0.0, 0.2])
     assert s.accuracy[0] == 1.0 and np.array_equal(s.labels, s.predictions[0])
     assert A.apply_attribute(info, p, "occlusion", 0.2).shape == p.shape
     assert count_hooks(model) == 0
