@@ -137,7 +137,8 @@ def photo_crops(size: int = 224) -> Examples:
     for photo in CROP_PHOTOS:
         image = sample_photo(photo)
         for box in crop_boxes(*image.shape[:2]):
-            piece = Image.fromarray(crop(image, box)).resize((size, size), Image.Resampling.BILINEAR)
+            piece = Image.fromarray(crop(image, box))  # reducing_gap: a box-filter shrink first (fast, as good)
+            piece = piece.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
             images.append(np.asarray(piece))
             names.append(f"{photo} {box[2]}px ({box[0]},{box[1]})")
     return Examples(images, np.full(len(images), -1, dtype=np.int64), names)
