@@ -56,7 +56,8 @@ class SamePad2d(nn.ZeroPad2d):
     ``padding`` (left, right, top, bottom) holds the pads for an even input size -- for a
     stride-2 conv, 0 before and 1 after for a 3x3 kernel, 1 and 2 for 5x5 -- which is what
     every strided conv sees for a 224x224 input (and any multiple of 32). ``forward`` works them
-    out for the size it gets, so an odd size is padded as TensorFlow would pad it (1 and 1).
+    out for the size it gets, so an odd size is padded as TensorFlow pads it (1 and 1 for 3x3,
+    2 and 2 for 5x5).
     """
 
     def __init__(self, kernel: int, stride: int) -> None:
@@ -106,8 +107,8 @@ class MBConvBlock(nn.Module):
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0 for 3x224x224 ImageNet inputs (1000 classes).
 
-    ``_blocks`` holds the 16 MBConv blocks in order; :data:`STAGE_ENDS` gives the index of the
-    last block of each of the 7 stages. Dropout (0.2) acts only in training mode.
+    ``_blocks`` holds the 16 MBConv blocks in order; :func:`stage_starts` and :func:`stage_ends`
+    give the first and last block of each of the 7 stages. Dropout (0.2) acts only in training mode.
     """
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
