@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bookpages import repository_url, toc_pages
+from bookpages import ROOT, repository_url, toc_pages
 
 PAGES = toc_pages()
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
@@ -216,16 +216,23 @@ def test_no_cdn_in_built_html(book):
 
 
 def test_no_visible_single_option_dropdown(open_page, book):
-    """A static control with one option switches nothing: the explorer hides it (its value is in the figure)."""
-    single = {}
+    """A static control with one option switches nothing: the explorer hides it (its value is in the figure).
+    Every chapter whose notebook builds an explorer must show at least one working multi-option dropdown,
+    so a book whose widgets failed to render cannot pass by showing no dropdown at all."""
+    single, missing = {}, []
     for doc in CHAPTERS:
         page, _ = open_page(f"{doc}.html")
         try:
             found = page.evaluate("""() => [...document.querySelectorAll('.cell_output .widget-dropdown select')]
-                .filter(s => s.offsetParent !== null && s.options.length < 2)
-                .map(s => (s.closest('.widget-dropdown').querySelector('label') || {}).innerText || '?')""")
+                .filter(s => s.offsetParent !== null)
+                .map(s => ({options: s.options.length,
+                            label: (s.closest('.widget-dropdown').querySelector('label') || {}).innerText || '?'}))""")
         finally:
             page.context.close()
-        if found:
-            single[doc] = found
+        if [f for f in found if f["options"] < 2]:
+            single[doc] = [f["label"] for f in found if f["options"] < 2]
+        source = (ROOT / f"{doc}.ipynb").read_text(encoding="utf-8")
+        if "explore(" in source and not [f for f in found if f["options"] >= 2]:
+            missing.append(doc)
     assert not single, f"visible dropdowns with a single option: {single}"
+    assert not missing, f"chapters that build an explorer but show no multi-option dropdown: {missing}"
