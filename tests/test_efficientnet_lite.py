@@ -59,7 +59,8 @@ def test_weights_file_matches_the_architecture_key_for_key():
 def test_parameter_count():
     state = _state()
     in_file = sum(v.numel() for v in state.values())  # weights and batch-norm statistics
-    learned = sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    learned = sum(v.numel() for k, v in state.items() if not k.endswith(statistics))
     model = el.EfficientNetLite0()
     assert sum(p.numel() for p in model.parameters()) == learned
     assert in_file == 4_694_073 and round(learned / 1e6, 2) == 4.65
@@ -200,7 +201,8 @@ def test_missing_package_is_a_clear_error(monkeypatch):
 def test_class_index_and_ambiguity(lite):
     _, info = lite
     assert info.class_index("espresso") == 967 and info.class_names[285] == "Egyptian cat"
-    fake = cv.ModelInfo("x", "imagenet", ("crane", "crane", "b"), ("학", "기중기", "b"), (3, 8, 8), (0.5,) * 3, (0.5,) * 3)
+    fake = cv.ModelInfo("x", "imagenet", ("crane", "crane", "b"), ("학", "기중기", "b"), (3, 8, 8),
+                        (0.5,) * 3, (0.5,) * 3)
     with pytest.raises(ConvVisError, match=r"ambiguous.*\[0, 1\]"):
         fake.class_index("crane")
     assert fake.class_index("기중기") == 1

@@ -48,7 +48,7 @@ def test_unknown_model_lists_valid_names():
 def test_imagenet_offline_is_quick_and_clear(name, monkeypatch):
     monkeypatch.setenv("CONVVIS_OFFLINE", "1")
     monkeypatch.setattr(cv.models, "imagenet_weights_cached", lambda w: None)
-    import torchvision.models  # noqa: F401  (importing takes seconds on a busy machine; the test times the network probe)
+    import torchvision.models  # noqa: F401  (the import takes seconds on a busy machine; the test times the probe)
     start = time.perf_counter()
     with pytest.raises(WeightsUnavailableError, match="unreachable"):
         cv.load_model(name)
