@@ -54,7 +54,7 @@ def test_checked_cells_hold_stored_text(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_stored_outputs_come_from_one_clean_run(path):
-    """Execution counts 1, 2, 3, ... top to bottom (no re-run cells, no skipped cells) and no errors."""
+    """Consecutive execution counts top to bottom (no re-run cells, no skipped cells) and no errors."""
     cells = [c for c in _cells(path) if SETUP_TAG not in _tags(c) and "".join(c["source"]).strip()]
     counts = [c.get("execution_count") for c in cells]
     assert None not in counts, f"{path.name}: some cells were never executed"
@@ -88,6 +88,7 @@ def test_sanitiser_leaves_results_alone(text):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_sanitiser_masks_nothing_but_timings_in_checked_cells(path):
+    """Only a timing may be masked in a checked cell; anything else the sanitiser hides there is never compared."""
     masked = [m[0] for c in _cells(path) if CHECK_TAG in _tags(c)
               for rx, rep in sanitizers() if rep != "TIME" for m in rx.finditer(compared_text(c))]
     assert not masked, f"{path.name}: checked text the sanitiser hides from nbval: {masked}"
