@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 from convvis_book import glossary_links, outputs, ui_ko  # noqa: E402
+from convvis_book import search_ko  # noqa: E402
 from convvis_book.search_ko import JS_KOREAN_WRAPPER, JS_SPLITTER, SearchKorean, split_korean  # noqa: E402
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -232,6 +233,54 @@ def test_output_images_get_korean_alt_text_and_others_keep_theirs():
     doc += nodes.image(uri="logo.png")
     outputs.label_output_images(None, doc, "notebooks/01")
     assert [i.get("alt") for i in doc.findall(nodes.image)] == [outputs.OUTPUT_ALT, "직접 쓴 설명", None]
+
+
+def run_scorer(results: list[list], query: str, counts: dict) -> list[str]:
+    """Rank Sphinx search results with the book's scorer in node (stub stemmer: words as they are)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    script = ("var window = {location: {search: '?q=' + encodeURIComponent(%s)}};\n" % json.dumps(query)
+              + "function Stemmer() { this.stemWord = function(w) { return w; }; }\n"
+              + JS_SPLITTER + search_ko.JS_SCORER.replace("var ConvvisTermCounts = (typeof", "var _unused = (typeof")
+              + "\nvar ConvvisTermCounts = %s;\n" % json.dumps(counts)
+              + "var results = %s; results.forEach(function(r) { r[4] = Scorer.score(r); });\n" % json.dumps(results)
+              + "results.sort(function(a, b) { return b[4] - a[4]; });\n"
+              + "console.log(JSON.stringify(results.map(function(r) { return r[0] + r[2]; })));\n")
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_search_ranks_the_chapter_that_uses_a_word_most_above_back_matter():
+    # [docname, title, anchor, descr, score, filename] as Sphinx makes them for the query 적대적
+    results = [["book/references", "참고 문헌", "", None, 15, ""],
+               ["book/references", "참고 문헌 > 적대적 예제", "#id5", None, 8, ""],
+               ["book/glossary", "용어집", "", None, 5, ""],
+               ["notebooks/06_inversion", "6. CNN 코드로 원본 이미지 재구성", "", None, 5, ""],
+               ["notebooks/09_fooling", "9. ConvNet 속이기", "", None, 5, ""]]
+    ranked = run_scorer(results, "적대적", {"notebooks/09_fooling": {"적대적": 12}})
+    assert ranked[:2] == ["notebooks/09_fooling", "notebooks/06_inversion"], ranked
+    # the back matter keeps its place when the query is its own title
+    assert run_scorer([["book/glossary", "용어집", "", None, 16, ""], ["notebooks/01", "1. 필터", "", None, 5, ""]],
+                      "용어집", {"notebooks/01": {"용어집": 3}})[0] == "book/glossary"
+
+
+def test_glossary_terms_make_no_index_entries():
+    from sphinx import addnodes
+    doc = _doctree("x")
+    term = nodes.term("", "필터")
+    term += addnodes.index(entries=[("single", "필터", "term-0", "main", None)])
+    doc += nodes.definition_list("", nodes.definition_list_item("", term))
+    app = SimpleNamespace(env=SimpleNamespace(docname="book/glossary"), config=SimpleNamespace(
+        convvis_glossary_doc="book/glossary"))
+    search_ko.drop_glossary_index_entries(app, doc)
+    assert list(doc.findall(addnodes.index)) == []
+
+
+def test_page_term_counts_count_index_terms():
+    counts = search_ko.page_term_counts(["적대적 예제를 만듭니다. 적대적 섭동과 적대적 공격."])
+    assert counts["적대적"] == 3 and all(n >= search_ko.MIN_COUNT for n in counts.values())
 
 
 # --- interface strings ------------------------------------------------------------------------------------
