@@ -135,7 +135,10 @@ def test_search_language_stems_english_and_keeps_hangul():
     assert lang.lang == "ko"
     assert lang.stem("activations") == "activ"
     assert lang.stem("필터") == "필터"
-    assert lang.split("필터를 봅니다") == ["필터", "봅"] or lang.split("필터를 봅니다")[0] == "필터"
+    # particles and verb endings are not index words; nouns keep their 2+-syllable prefixes
+    assert lang.split("필터를 봅니다") == ["필터"]
+    assert lang.split("활성화 맵을 계산한 값") == ["활성화", "활성", "맵", "계산", "값"]
+    assert lang.split("ReLU의 출력과 적대적 예제") == ["ReLU", "출력", "적대적", "적대", "예제"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the browser test covers the JS)")
