@@ -144,11 +144,22 @@ def test_photos_classified_correctly(lite, labelled):
 
 def test_top1_top5_on_the_labelled_photos(labelled):
     ex, _, logits = labelled
+    prob = logits.softmax(1)
     top1, top5 = topk_correct(logits, ex, 1), topk_correct(logits, ex, 5)
     assert len(top1) == len(ex) == 15
-    assert top1.sum() >= 11 and top5.sum() == 15  # measured 12/15 and 15/15
-    margin = logits.softmax(1).topk(2).values
-    assert (margin[:, 0] > margin[:, 1]).all()
+    # margins, so the counts hold on any CPU: gap = best acceptable class - best other class
+    gaps, to_sixth = [], []
+    for i, accepted in enumerate(ex.accepted):
+        others = torch.ones(1000, dtype=torch.bool)
+        others[list(accepted)] = False
+        best = prob[i, list(accepted)].max()
+        gaps.append(float(best - prob[i, others].max()))
+        to_sixth.append(float(best - prob[i].topk(6).values[5]))
+    gaps = np.array(gaps)
+    # measured: 11 clearly right (gap >= 0.23), 3 clearly wrong (<= -0.14), the space-shuttle crop a tie (+0.003)
+    assert (gaps > 0.1).sum() == 11 and (gaps < -0.1).sum() == 3
+    assert 11 <= top1.sum() <= 12
+    assert top5.all() and min(to_sixth) > 0.015  # 15/15; smallest lead over the 6th class measured 0.030
 
 
 def test_tensorflow_normalisation_and_padding_fit_the_weights_best(labelled):
