@@ -163,14 +163,15 @@ def right_particle(sound: str, particle: str) -> str | None:
 
 
 PAIR_ALTERNATIVES = "|".join(sorted({p for pair in PARTICLE_PAIRS for p in pair}, key=len, reverse=True))
-NUMBER_PARTICLE = re.compile(r"(?<![A-Za-z_\-.\d])(\d+(?:[ ,\u202f\u2009]\d{3})*(?:\.\d+)?%?)(" + PAIR_ALTERNATIVES + ")" + END)
+NUMBER_PARTICLE = re.compile(r"(?<![A-Za-z_\-./\d])(\d+(?:[ ,\u202f\u2009]\d{3})*(?:\.\d+)?%?)(" + PAIR_ALTERNATIVES + ")" + END)
 EPSILON_PARTICLE = re.compile(r"ε(" + PAIR_ALTERNATIVES + ")" + END)
 
 
 def rule_particle_after_number(text: str) -> Iterator[Finding]:
     """ε is read 엡실론 (ㄴ): ε을, ε은, ε이, ε으로. Numbers by their reading: 0.840으로, 3으로, 1로, 2를, 10을, 5%를.
 
-    Numbers glued to Latin letters or a hyphen (conv5, ResNet-18, Lite0) are names and may be read in English: skipped."""
+    Numbers glued to Latin letters or a hyphen (conv5, ResNet-18, Lite0) are names and may be read in English, and a
+    denominator (1/16 = 16분의 1) is not read last: both skipped."""
     text = plain(text)
     for m in EPSILON_PARTICLE.finditer(text):
         good = right_particle("C", m.group(1))
@@ -295,7 +296,7 @@ def test_final_sound(number, sound):
     ("정확도가 0.840로 떨어집니다.", 1), ("10로 나누면", 1), ("3로 바꾸고 2을 더하면", 2), ("1 000를 넘고", 1),
     ("ε을 바꿉니다. ε으로 나눕니다. ε이 크면 ε은 작고 ε과 함께", 0), ("0.840으로 떨어지고 1로 나누고 7로, 8로, 2로", 0),
     ("10을 넘고 5%를 넘고 3가지 방법, 2가지", 0), ("conv5를 보고 ResNet-18을, Lite0는", 0), ("`eps`를 바꾸면", 0),
-    ("2이상은 없습니다", 0), ("(0.2)로 바뀝니다", 0)])
+    ("2이상은 없습니다", 0), ("(0.2)로 바뀝니다", 0), ("1/8~1/16로 줄어듭니다", 0)])
 def test_particle_after_number(md, n):
     assert len(hits(rule_particle_after_number, md)) == n, hits(rule_particle_after_number, md)
 
