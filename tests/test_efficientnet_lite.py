@@ -217,3 +217,15 @@ def test_class_index_and_ambiguity(lite):
     with pytest.raises(ConvVisError, match=r"ambiguous.*\[0, 1\]"):
         fake.class_index("crane")
     assert fake.class_index("기중기") == 1
+
+
+def test_model_and_crop_collection_need_no_network(monkeypatch):
+    import socket
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    _, info = cv.load_model("efficientnet_lite0")
+    assert info.pretrained and len(cv.photo_crops(32)) == 196 and len(cv.labelled_photos()) == 15
