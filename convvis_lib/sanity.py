@@ -25,8 +25,7 @@ from skimage.metrics import structural_similarity
 from torch import nn
 
 from .errors import ConvVisError, WeightsUnavailableError, choice_error
-from .fashionnet import FashionNet
-from .models import ModelInfo, get_module
+from .models import ModelInfo, get_module, load_model
 
 SHUFFLED_WEIGHTS = "fashionnet_shuffled.safetensors"
 
@@ -45,7 +44,7 @@ def load_shuffled_model(info: ModelInfo) -> nn.Module:
         raise WeightsUnavailableError(f"{path} is missing; create it with `python -m convvis_lib.train "
                                       "--shuffle-labels --subset 1000 --epochs 80 --out ...`")
     from safetensors.torch import load_file
-    model = FashionNet()
+    model, _ = load_model("fashionnet", pretrained=False)  # the registry's architecture, random weights
     model.load_state_dict(load_file(str(path)))
     return model.eval()
 
