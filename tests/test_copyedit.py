@@ -236,6 +236,20 @@ def rule_glossary_variant(text: str, surnames: set[str] | None = None) -> Iterat
             yield m.start(), m.group(0), f"et al. → 외: {m.group(1)} 외"
 
 
+REFERENCE_STYLE = re.compile(r"- (?:(?:van der |de )?[A-Z][\w'\-]+, (?:[A-Z]\.[ -]?)+(?:, |, & | & )?)+\((?:(?:19|20)\d\d|연도 없음)\)\. "
+                             r"|- [\w .]+ \((?:(?:19|20)\d\d|연도 없음)\)\. ")
+REFERENCE_HEADING = re.compile(r"^#+ 참고 문헌", re.M)
+
+
+def reference_list_entries(markdown: str) -> list[str]:
+    """The "- " entries under a "## 참고 문헌" heading, each on one line."""
+    heading = REFERENCE_HEADING.search(markdown)
+    if heading is None:
+        return []
+    entries = re.split(r"\n(?=- )", "\n" + markdown[heading.end():])
+    return [" ".join(e.split()) for e in entries if e.strip().startswith("- ")]
+
+
 EMOJI = re.compile("[\U0001F000-\U0001FAFF\uFE0F\u200D\u20E3\u231A\u231B\u23E9-\u23EC\u23F0\u23F3\u25FD\u25FE"
                    "\u2614\u2615\u2648-\u2653\u267F\u2693\u26A0\u26A1\u26AA\u26AB\u26BD\u26BE\u26C4\u26C5\u26CE"
                    "\u26D4\u26EA\u26F2\u26F3\u26F5\u26FA\u26FD\u2705\u270A\u270B\u2728\u274C\u274E\u2753-\u2755"
@@ -333,6 +347,13 @@ def test_glossary_avoid_column_is_read():
     assert not any("," in word for word in avoid)
 
 
+def test_reference_style():
+    md = ("## 참고 문헌\n\n- Kuhn, H. W. (1955). The Hungarian method. *NRLQ*.\n- M. Zeiler, R. Fergus. [Visualizing]"
+          "(https://arxiv.org/abs/1311.2901). ECCV 2014.\n- Stanford CS231n (연도 없음). Visualizing. <https://x>\n")
+    entries = reference_list_entries(md)
+    assert [bool(REFERENCE_STYLE.match(e)) for e in entries] == [True, False, True]
+
+
 def test_emoji_rule():
     assert len(list(rule_emoji("🚀 버튼, ⚠️ 주의, ✅ 정답"))) == 4  # ⚠ and its variation selector are two
     assert list(rule_emoji("→ − ∇ ○ ✓ ✗ × ε 한글")) == []
@@ -381,14 +402,11 @@ def findings(source: Source) -> list[str]:
                     line = prose.line + prose.text[:offset].count("\n")
                     place = f"{where} line {line}" if where else f"line {line}"
                     lines.append(f"{source.name}:{place}: [{rule.__name__[5:]}] {found!r} — {advice}")
-    for where, md in source.markdown:
-        if source.name.endswith(".ipynb") and re.search(r"^#+ 참고 문헌", md, re.M):
-            section = md[re.search(r"^#+ 참고 문헌", md, re.M).end():]
-            for entry in re.split(r"\n(?=- )", "\n" + section):
-                entry = " ".join(entry.split())
-                if entry.startswith("- ") and not REFERENCE_STYLE.match(entry):
-                    lines.append(f"{source.name}:{where}: [reference_style] {entry[:60]!r} — copy the entry from "
-                                 "book/references.md (Surname, I., & Surname, I. (Year). Title. *Venue*. link)")
+    if source.name.endswith(".ipynb"):
+        for where, md in source.markdown:
+            lines += [f"{source.name}:{where}: [reference_style] {entry[:60]!r} — copy the entry from book/references.md "
+                      "(Surname, I., & Surname, I. (Year). Title. *Venue*. link)"
+                      for entry in reference_list_entries(md) if not REFERENCE_STYLE.match(entry)]
     for where, text in source.other:
         for offset, found, advice in rule_emoji(text):
             lines.append(f"{source.name}:{where} line {text[:offset].count(chr(10)) + 1}: [emoji] {found!r} — {advice}")
@@ -457,17 +475,14 @@ def test_every_cited_work_is_in_the_references_page():
         if src.name == REFERENCES.name:
             continue
         text = "\n".join(md for _, md in src.markdown)
-        for surname, year in sorted(cited(text)):
+        running = "\n".join(REFERENCE_HEADING.split(md)[0] for _, md in src.markdown)  # lists are checked by link
+        for surname, year in sorted(cited(running)):
             if not listed(surname, year, entries):
                 missing.append(f"{src.name}: {surname} ({year})")
         if src.name.endswith(".ipynb"):
             missing += [f"{src.name}: {url}" for url in sorted(chapter_reference_links(text))
                         if url.rstrip("/.,") not in refs and "cs231n.github.io" not in url]
     assert not missing, "cited but not in book/references.md:\n" + "\n".join(missing)
-
-
-REFERENCE_STYLE = re.compile(r"- (?:(?:van der |de )?[A-Z][\w'\-]+, (?:[A-Z]\.[ -]?)+(?:, |, & | & )?)+\((?:(?:19|20)\d\d|연도 없음)\)\. "
-                             r"|- [\w .]+ \((?:(?:19|20)\d\d|연도 없음)\)\. ")
 
 
 def test_references_page_entries_share_one_style():
