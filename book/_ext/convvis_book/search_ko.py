@@ -164,7 +164,7 @@ Scorer.score = function(result) {
   var query = new URLSearchParams(window.location.search).get("q") || "";
   return convvisScore(result, query);
 };
-/* Search snippets: drop math (raw TeX such as \(x' = ...\) before MathJax runs) and permalink marks. */
+/* Search snippets: drop math (it is raw TeX such as \(x' = ...\) until MathJax runs). */
 function convvisPatchSnippets() {
   if (typeof Search === "undefined" || Search.convvisPatched) return;
   var original = Search.htmlToText;
