@@ -61,6 +61,8 @@ def glue(name: str, value: Any) -> Any:
 
     Outside a Jupyter Book build (Colab, a plain kernel without myst-nb) this only returns ``value``.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy/torch scalar -> Python number, so {glue:text}`name:.2f` can format it
     try:
         from myst_nb import glue as _glue
     except ImportError:
