@@ -207,7 +207,7 @@ def plot_scatter(ax, points: np.ndarray, labels: np.ndarray, info: ModelInfo, hi
     if legend:
         handles, names = ax.get_legend_handles_labels()
         order = np.argsort([info.class_index(nm) if nm in info.class_names_ko else -1 for nm in names])
-        leg = ax.legend([handles[i] for i in order], [names[i] for i in order], fontsize=7, markerscale=2,
+        leg = ax.legend([handles[i] for i in order], [names[i] for i in order], fontsize=9, markerscale=2,
                         loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
         for h in leg.legend_handles:
             h.set_alpha(1.0)
@@ -221,7 +221,8 @@ def plot_neighbours(info: ModelInfo, views: Sequence[np.ndarray], labels: np.nda
     """
     import matplotlib.pyplot as plt
     rows = [(q, name) for q in queries for name in spaces]
-    fig, axes = plt.subplots(len(rows), k + 1, figsize=(1.05 * (k + 1) + 0.8, 1.15 * len(rows)), squeeze=False)
+    cell = min(1.0, 6.0 / (k + 1))  # inches per image: at most 6.8 inches in all with the row labels
+    fig, axes = plt.subplots(len(rows), k + 1, figsize=(cell * (k + 1) + 0.8, (cell + 0.25) * len(rows)), squeeze=False)
     for (q, name), ax_row in zip(rows, axes):
         found = nearest(spaces[name], q, k)
         for j, (ax, idx) in enumerate(zip(ax_row, [q, *found])):
@@ -235,8 +236,8 @@ def plot_neighbours(info: ModelInfo, views: Sequence[np.ndarray], labels: np.nda
                 spine.set_edgecolor(colour)
                 spine.set_linewidth(1.0 if j == 0 or same else 2.5)
             if labels[idx] >= 0:
-                ax.set_title(info.label(int(labels[idx])), fontsize=7, color=colour)
-        ax_row[0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+                ax.set_title(info.label(int(labels[idx])), fontsize=9, color=colour)
+        ax_row[0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
 
@@ -250,14 +251,14 @@ def plot_mosaic(ax, mosaic: np.ndarray, title: str | None = None) -> None:
         ax.set_title(title, fontsize=10)
 
 
-def show_jpeg(fig, quality: int = 80, dpi: int = 100) -> None:
+def show_jpeg(fig, quality: int = 80) -> None:
     """Show a figure in the notebook as a JPEG and close it: for photo-like mosaics a JPEG is
-    about a third of the PNG's size, which keeps the notebook and the book page light."""
-    import io
-
+    about a third of the PNG's size, which keeps the notebook and the book page light. Saved by
+    :func:`convvis_lib.plot.figure_image` (the book's dpi, smallest text recorded for its check)."""
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="jpeg", dpi=dpi, bbox_inches="tight", pil_kwargs={"quality": quality})
+
+    from .plot import figure_image
+    data = figure_image(fig, "jpeg", quality=quality)
     plt.close(fig)
-    display(Image(data=buf.getvalue(), format="jpeg"))
+    display(Image(data=data, format="jpeg"))

@@ -237,10 +237,11 @@ def _imshow(ax, img: np.ndarray) -> None:
 def _class_histogram(ax, info: ModelInfo, labels: np.ndarray, idx: np.ndarray) -> None:
     counts = np.bincount(np.asarray(labels)[idx], minlength=info.num_classes)
     ax.barh(range(info.num_classes), counts, color="tab:blue")
-    ax.set_yticks(range(info.num_classes), [info.label(c) for c in range(info.num_classes)], fontsize=8)
+    ax.set_yticks(range(info.num_classes), [info.label(c) for c in range(info.num_classes)], fontsize=9)
     ax.invert_yaxis()
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel(f"상위 {len(idx)}장 중 개수", fontsize=8)
+    ax.tick_params(axis="x", labelsize=9)
+    ax.set_xlabel(f"상위 {len(idx)}장 중 개수", fontsize=9)
 
 
 def _field_patches(model: nn.Module, info: ModelInfo, top: TopK, unit: int,
@@ -258,7 +259,8 @@ def plot_top_k(model: nn.Module, info: ModelInfo, images: Sequence, top: TopK, u
                labels: np.ndarray | None = None, title: str | None = None, ncols: int = 8):
     """Top images of ``unit`` with their receptive-field boxes, the receptive fields cut out below
     them (grey where the field reaches past the image) and, when ``labels`` are given, a histogram
-    of the classes among the top images. Each part is one mosaic, so drawing is fast."""
+    of the classes among the top images. Each part is one mosaic, so drawing is fast. The score is
+    written above each image; the figure is at most 6.8 inches wide (the book's text column)."""
     import matplotlib.pyplot as plt
     k = top.k if k is None else min(k, top.k)
     idx, scores = top.indices[unit, :k], top.scores[unit, :k]
@@ -267,14 +269,16 @@ def plot_top_k(model: nn.Module, info: ModelInfo, images: Sequence, top: TopK, u
     spatial = top.map_size is not None
     with_hist = labels is not None and np.min(labels) >= 0
     rows = [1.25 * np.ceil(k / ncols)] * (2 if spatial else 1)
-    fig = plt.figure(figsize=(1.15 * ncols + 3.0 * with_hist, max(sum(rows) + 0.6, 2.6 * with_hist)))
+    cell = min(0.85, (6.8 - 2.0 * with_hist) / ncols)  # inches per image
+    rows = [r * cell / 1.25 for r in rows]
+    fig = plt.figure(figsize=(cell * ncols + 2.0 * with_hist, max(sum(rows) + 0.6, 2.6 * with_hist)))
     gs = fig.add_gridspec(len(rows), 1 + with_hist, height_ratios=rows,
-                          width_ratios=[1.15 * ncols, 3.0] if with_hist else None)
+                          width_ratios=[cell * ncols, 2.0] if with_hist else None)
     ax = fig.add_subplot(gs[0, 0])
     grid, origins = tile(views, ncols, gap=(int(h * 0.4), max(2, h // 14)))
     _imshow(ax, grid)
     for j, (y, x) in enumerate(origins):
-        ax.text(x + h / 2, y - 1, f"#{idx[j]} {scores[j]:.2f}", ha="center", va="bottom", fontsize=7)
+        ax.text(x + h / 2, y - 1, f"{scores[j]:.2f}", ha="center", va="bottom", fontsize=9)
     if spatial:
         boxes, cuts = _field_patches(model, info, top, unit, views)
         for box, origin in zip(boxes, origins):
@@ -292,19 +296,20 @@ def plot_top_rows(model: nn.Module, info: ModelInfo, images: Sequence, rows: Seq
     (class names above them when ``labels`` are given)."""
     import matplotlib.pyplot as plt
     k = min(k, min(top.k for _, top, _ in rows))
-    fig, axes = plt.subplots(len(rows), 1, figsize=(1.05 * k + 1.0, 1.25 * len(rows)), squeeze=False)
+    cell = min(0.85, 5.8 / k)  # inches per image: at most 6.8 inches in all
+    fig, axes = plt.subplots(len(rows), 1, figsize=(cell * k + 1.0, 1.25 * cell / 0.85 * len(rows)), squeeze=False)
     for (name, top, unit), ax in zip(rows, axes[:, 0]):
         idx = top.indices[unit, :k]
         views = [model_view(info, images[int(i)]) for i in idx]
         h = views[0].shape[0]
         grid, origins = tile(views, k, gap=(0, max(2, h // 7)))
         _imshow(ax, grid)
-        ax.text(-h * 0.15, h / 2, name, ha="right", va="center", fontsize=8)
+        ax.text(-h * 0.15, h / 2, name, ha="right", va="center", fontsize=9)
         boxes = top_boxes(model, info, top, unit)
         for j, (y, x) in enumerate(origins):
             if top.map_size is not None:
                 draw_box(ax, boxes[j], origin=(y, x))
             if labels is not None and labels[idx[j]] >= 0:
-                ax.text(x + h / 2, -1, info.label(int(labels[idx[j]])), ha="center", va="bottom", fontsize=7)
+                ax.text(x + h / 2, -1, info.label(int(labels[idx[j]])), ha="center", va="bottom", fontsize=9)
     fig.tight_layout()
     return fig

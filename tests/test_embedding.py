@@ -143,3 +143,16 @@ def test_large_sets_snap_in_blocks_near_the_optimum():
     assert len(np.unique(blocked)) == len(pts) and blocked.max() < side * side
     assert cost(exact) <= cost(blocked) <= 1.05 * cost(exact)
     np.testing.assert_array_equal(gridsnap.split_counts(10, np.array([4, 4, 4])), [4, 3, 3])
+
+
+def test_neighbour_figure_fits_the_book_column(labelled_batch):
+    import matplotlib.pyplot as plt
+    import matplotlib.text
+    model, info, x, labels = labelled_batch(40)
+    codes = emb.layer_codes(model, info, x, ["pixels", "fc1"])
+    views = [cv.deprocess(info, xi) for xi in x]
+    fig = emb.plot_neighbours(info, views, labels, [0, 1], codes, k=5)
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text() and t.get_visible()]
+    assert fig.get_size_inches()[0] <= 6.8 and min(t.get_fontsize() for t in texts) >= 9
+    plt.close(fig)

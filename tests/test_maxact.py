@@ -215,3 +215,22 @@ def test_suggested_layers():
     with torch.device("meta"):
         _, alex = cv.load_model("alexnet", pretrained=False)
     assert maxact.suggested_layers(alex) == ["conv1", "pool2", "conv5", "fc7"]
+
+
+def _texts(fig) -> list:
+    fig.canvas.draw()
+    return [t for t in fig.findobj(matplotlib.text.Text) if t.get_text() and t.get_visible()]
+
+
+@pytest.mark.parametrize("k,with_labels", [(8, True), (16, False)])
+def test_top_k_figures_fit_the_book_column(labelled, k, with_labels):
+    # the book's text column is 6.8 inches; every text must be at least 9 pt (figure rule of issue 14)
+    model, info, x, labels = labelled
+    top = maxact.top_k(model, info, x, "conv3", k=k)
+    figs = [maxact.plot_top_k(model, info, cv.load_sample().images, top, unit=0, labels=labels if with_labels else None),
+            maxact.plot_top_rows(model, info, cv.load_sample().images, [("유닛 0", top, 0), ("유닛 1", top, 1)],
+                                 k=8, labels=labels)]
+    for fig in figs:
+        assert fig.get_size_inches()[0] <= 6.8
+        assert min(t.get_fontsize() for t in _texts(fig)) >= 9
+        matplotlib.pyplot.close(fig)
