@@ -15,8 +15,12 @@ from .models import ModelInfo, get_module
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put ``model`` (and every submodule) in eval mode; restore each module's mode on exit.
 
-    A model already in eval mode throughout (the usual case) is left alone: ``Module.eval`` and
-    ``Module.__setattr__`` cost more than a small model's forward pass on a GPU.
+    Modes are set and restored through the modules' own ``train()`` (never by assigning
+    ``.training``), so a module that overrides ``train()`` (e.g. a torchvision feature-extractor
+    graph that keeps separate train and eval graphs) runs its override both ways. Restoring goes
+    top-down (``modules()`` lists parents first): a parent's ``train(mode)`` resets its children,
+    then each child whose saved mode differs gets its own call. A model already in eval mode
+    throughout is left alone (nothing to switch).
     """
     modules = list(model.modules())
     modes = [m.training for m in modules]
@@ -27,7 +31,7 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         for m, training in zip(modules, modes):
             if m.training != training:
-                m.training = training
+                m.train(training)
 
 
 @contextmanager
@@ -35,9 +39,11 @@ def capture_activations(model: nn.Module, info: ModelInfo | None, layers: str | 
                         detach: bool = True) -> Iterator[dict[str, torch.Tensor]]:
     """Record the output of each named layer during forward passes inside the block.
 
-    Yields a dict ``{layer: tensor}`` that is filled as the model runs (the last
-    call wins when a module runs twice). Hooks are removed on exit, also after
-    an exception.
+    Yields a dict ``{layer: tensor}`` that is filled as the model runs (the last call wins when a
+    module runs twice). The rest of the model gets a copy of the output, so a later in-place
+    operation (e.g. ``nn.ReLU(inplace=True)`` right after a conv layer) cannot overwrite the
+    recorded values, and with ``detach=False`` gradients w.r.t. the recorded tensor are those of
+    the layer's own output. Hooks are removed on exit, also after an exception.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = {n: get_module(model, info, n) for n in names}  # validate before hooking
@@ -46,7 +52,11 @@ def capture_activations(model: nn.Module, info: ModelInfo | None, layers: str | 
 
     def make_hook(name: str):
         def hook(_module, _inputs, output):
+            if not isinstance(output, torch.Tensor):
+                raise ConvVisError(f"layer {name!r} returns {type(output).__name__}, not a tensor; allowed: "
+                                   "layers whose output is one tensor")
             store[name] = output.detach() if detach else output
+            return output.clone()  # what the next layers see (and may change in place)
         return hook
 
     try:
@@ -94,6 +104,12 @@ def capture_gradients(model: nn.Module, info: ModelInfo | None,
     finally:
         for h in handles:
             h.remove()
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's parameters (the CPU for a model without parameters)."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def count_hooks(model: nn.Module) -> int:

@@ -97,3 +97,62 @@ def test_eval_mode_leaves_an_eval_model_untouched(fashion, monkeypatch):
     with cv.eval_mode(model):
         assert not any(m.training for m in model.modules())
     assert calls == []
+
+
+class RecordsTrain(nn.Module):
+    """A module whose ``train()`` override records each call (like a feature-extractor graph module)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.drop = nn.Linear(2, 2), nn.Dropout(0.5)
+        self.calls: list[bool] = []
+
+    def train(self, mode: bool = True):
+        self.calls.append(mode)
+        return super().train(mode)
+
+
+def test_eval_mode_switches_and_restores_through_train():
+    model = RecordsTrain().train()
+    model.calls.clear()
+    with cv.eval_mode(model):
+        assert model.calls == [False] and not model.drop.training
+    assert model.calls == [False, True]  # the override ran on the way back
+    assert model.training and model.drop.training and model.lin.training
+    with pytest.raises(RuntimeError, match="boom"), cv.eval_mode(model):
+        raise RuntimeError("boom")
+    assert model.calls == [False, True, False, True] and model.drop.training
+
+
+def test_eval_mode_restores_mixed_modes_through_train():
+    outer = nn.Sequential(RecordsTrain(), nn.Dropout(0.1))
+    outer.train()
+    outer[0].eval()          # parent training, child eval, grandchild dropout eval
+    outer[0].calls.clear()
+    with cv.eval_mode(outer):
+        assert not any(m.training for m in outer.modules())
+    assert outer.training and outer[1].training
+    assert not outer[0].training and not outer[0].drop.training
+    assert outer[0].calls[-1] is False  # restored by its own train(False) after the parent's train(True)
+
+
+def conv_inplace_relu(inplace: bool) -> nn.Sequential:
+    """conv (1x1, weights [1, -1], bias [0, 3]) -> ReLU -> flatten -> linear: A^1 = 3 - x is negative at x = 4."""
+    net = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(inplace=inplace), nn.Flatten(), nn.Linear(8, 2, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+        net[0].bias.copy_(torch.tensor([0.0, 3.0]))
+        net[3].weight.copy_(torch.tensor([[1.0, 1, 1, 1, -1.5, -1.5, -1.5, -1.5], [0, 0, 0, 2, 4, 0, 0, 0]]))
+    return net.eval()
+
+
+def test_activations_of_a_conv_followed_by_an_inplace_relu_are_pre_relu():
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    expected = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[2.0, 1.0], [0.0, -1.0]]]])  # x and 3 - x, by hand
+    net = conv_inplace_relu(inplace=True)
+    acts = cv.get_activations(net, None, x, ["0", "1"])
+    assert torch.equal(acts["0"], expected)
+    assert torch.equal(acts["1"], expected.clamp(min=0))
+    with torch.no_grad():
+        assert torch.equal(net(x), conv_inplace_relu(inplace=False)(x))  # the model's output is unchanged
+    assert count_hooks(net) == 0 and net[1].inplace
