@@ -1,4 +1,7 @@
-"""Grad-CAM and Guided Grad-CAM (Selvaraju et al., 2017).
+"""Grad-CAM and Guided Grad-CAM.
+
+Selvaraju, Cogswell, Das, Vedantam, Parikh & Batra (2017), "Grad-CAM: Visual Explanations from Deep
+Networks via Gradient-based Localization", ICCV 2017, https://arxiv.org/abs/1610.02391.
 
 Grad-CAM weighs the feature maps ``A^k`` of a convolutional layer by the spatial mean of the
 gradient of the class score ``y^c`` (a logit) with respect to them,
@@ -10,25 +13,21 @@ that map pixel by pixel with the guided backpropagation of the same class.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import capture_activations, eval_mode
+from .hooks import capture_activations, eval_mode, model_device
 from .models import ModelInfo, get_module
 from .preprocess import check_input
-from .targets import class_targets
-
-Target = int | str | Sequence[int | str] | torch.Tensor | None
+from .targets import ClassTarget as Target, class_targets
 
 
 def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:
     """Names in ``info.layers`` whose output is a feature map (N, C, h, w), in forward order."""
     c, h, w = info.input_size
-    x = torch.zeros(1, c, h, w, device=_device(model))
+    x = torch.zeros(1, c, h, w, device=model_device(model))
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, info.layer_names) as acts:
         model(x)
     return [name for name in info.layer_names if name in acts and acts[name].ndim == 4]
@@ -43,17 +42,13 @@ def conv_layers(model: nn.Module, info: ModelInfo) -> list[str]:
     return [name for name in spatial_layers(model, info) if name in info.weights]
 
 
-def _device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
              layer: str = "conv3", upsample: bool = True) -> torch.Tensor:
     """Grad-CAM maps (N, H, W) of class ``target`` at ``layer`` (``(N, h, w)`` with ``upsample=False``).
 
     ``target`` is a class index or name, one per image, or ``None`` for each image's prediction.
-    The score is the logit. Maps are non-negative and not normalised.
+    The score is the logit. Maps are non-negative and not normalised. ``A`` is the layer's own
+    output, also when an in-place ReLU follows it (see :func:`~convvis_lib.hooks.capture_activations`).
     """
     check_input(info, x, model)
     get_module(model, info, layer)  # validate the name before any work

@@ -156,3 +156,52 @@ def test_matches_captum_layer_gradcam(fashion):
             x, target=y, relu_attributions=True)[:, 0]
         ours = grad_cam(model, info, x, y, layer=layer, upsample=False)
         assert torch.allclose(ours, ref, atol=1e-7)
+
+
+def test_gradcam_at_a_conv_followed_by_an_inplace_relu_uses_the_conv_output():
+    """A user's model (not from load_model) with ReLU(inplace=True) right after the conv: Grad-CAM at the conv
+    weighs the pre-ReLU maps A^1 = 3 - x = [[2, 1], [0, -1]], whose gradient is masked by that ReLU."""
+    # class 0: alpha_0 = 1, alpha_1 = mean(-1.5 * [1, 1, 0, 0]) = -0.75 -> relu(A^0 - 0.75 A^1)
+    # class 1: alpha_0 = mean([0, 0, 0, 2]) = 0.5, alpha_1 = mean(4 * [1, 0, 0, 0]) = 1 -> relu(0.5 A^0 + A^1)
+    expected = torch.tensor([[[0.0, 1.25], [3.0, 4.75]], [[2.5, 2.0], [1.5, 1.0]]])
+    inplace, plain = TinyNet(), TinyNet()
+    inplace.relu.inplace = True
+    x2 = X.repeat(2, 1, 1, 1)
+    cam = grad_cam(inplace, None, x2, [0, 1], layer="conv", upsample=False)
+    assert torch.equal(cam, expected)
+    assert torch.equal(cam, grad_cam(plain, None, x2, [0, 1], layer="conv", upsample=False))
+    assert not torch.equal(cam, torch.tensor([CAM0, CAM1]))  # the post-ReLU maps (what used to come back)
+    assert inplace.relu.inplace and count_hooks(inplace) == 0
+
+
+def test_a_tuple_of_class_names_is_one_class_per_image(fashion):
+    model, info, x, _ = fashion
+    x2 = x[:2]
+    for names in (("셔츠", "가방"), ("Shirt", "Bag"), ("셔츠", 8)):
+        torch.testing.assert_close(grad_cam(model, info, x2, names), grad_cam(model, info, x2, [6, 8]),
+                                   rtol=0, atol=0)
+        torch.testing.assert_close(guided_backprop(model, info, x2, names), guided_backprop(model, info, x2, [6, 8]),
+                                   rtol=0, atol=0)
+    with pytest.raises(ConvVisError, match="got 2 class targets for a batch of 3 images"):
+        grad_cam(model, info, x, ("셔츠", "가방"))
+
+
+def test_unit_targets_and_their_rule(fashion):
+    from dataclasses import replace
+
+    from convvis_lib.gradients import input_gradient
+    from convvis_lib.targets import UnitTarget, unit_target
+    model, info, x, _ = fashion
+    assert unit_target(model, info, ("conv2", 7)) == UnitTarget("conv2", 7)           # a layer and an int: a unit
+    assert unit_target(model, info, ("셔츠", 7)) is None                                # a class name: two classes
+    assert unit_target(model, info, ("셔츠", "가방")) is None and unit_target(model, info, [6, 8]) is None
+    torch.testing.assert_close(input_gradient(model, info, x, ("conv2", 7)),
+                               input_gradient(model, info, x, UnitTarget("conv2", 7)), rtol=0, atol=0)
+    with pytest.raises(ConvVisError, match=r"unknown layer 'conv9'; allowed: 'conv1'.*read as \(layer, unit\)"):
+        input_gradient(model, info, x, ("conv9", 0))
+    odd = replace(info, class_names_ko=("conv2",) + tuple(info.class_names_ko[1:]))  # a class named like a layer
+    with pytest.raises(ConvVisError, match=r"ambiguous: 'conv2' is both a layer and a class name; use UnitTarget"):
+        input_gradient(model, odd, x, ("conv2", 1))
+    assert input_gradient(model, odd, x, UnitTarget("conv2", 1)).shape == x.shape     # the explicit type is never ambiguous
+    with pytest.raises(ConvVisError, match="needs a class target, not the unit"):
+        grad_cam(model, info, x, UnitTarget("conv2", 1))
