@@ -212,3 +212,18 @@ def test_refusals(fashion, batch):
         co.similarity_map(feats, feats[:5], (1, 1))
     with pytest.raises(cv.ConvVisError, match="one matrix per image"):
         co.warp_images(torch.zeros(2, 1, 5, 5), [co.affine_matrix(size=(5, 5))])
+
+
+def test_efficientnet_lite0_identity_pair_and_layers():
+    """Lite0's stages (padding modules, depthwise convs) give dense features at any input size; A == B matches itself."""
+    model, info = cv.load_model("efficientnet_lite0")
+    assert co.spatial_layers(model, info) == ["stem", *[f"block{i}" for i in range(1, 8)], "head"]
+    img = cv.pixels.to_pixels(info, cv.examples_for(info).images[:1])[0]
+    img = torch.nn.functional.interpolate(img[None], size=(72, 96), mode="bilinear", antialias=True)[0]
+    pts = co.keypoints(img.mean(0).numpy(), 8, min_distance=4, border=4)
+    assert len(pts) >= 5
+    got = co.pair_pck(model, info, [co.Pair("same", img, img, pts, pts)], ["stem", "block2"], [0.0])
+    assert got == {"stem": pytest.approx([1.0]), "block2": pytest.approx([1.0])}
+    feats = co.dense_features(model, info, co.normalise(info, img[None]), "block3")
+    assert feats.shape[-2:] == (72, 96) and torch.allclose(feats.norm(dim=1), torch.ones(1, 72, 96), atol=1e-4)
+    assert count_hooks(model) == 0

@@ -231,3 +231,17 @@ def test_threads_for_small_cpu_work_restores_count():
         with inv.threads_for(torch.zeros(1)):
             raise RuntimeError
     assert torch.get_num_threads() == before
+
+
+def test_efficientnet_lite0_stages_invert_and_clean_up():
+    """Lite0 (ReLU6, depthwise convs, explicit padding modules) at a size other than 224: the objective falls."""
+    model, info = cv.load_model("efficientnet_lite0")
+    x0 = cv.preprocess(info, [cv.examples_for(info).images[0]])
+    x0 = torch.nn.functional.interpolate(x0, size=(64, 64), mode="bilinear", antialias=True)
+    res = inv.invert(model, info, x0, "stem", steps=30, lr=0.1, lambda_alpha=1.0, lambda_tv=0.03)
+    assert res.images.shape == x0.shape and torch.isfinite(res.images).all()
+    assert res.history[-1] < 0.5 * res.history[0]
+    assert inv.reconstruction_scores(info, x0, res.images)["corr"][0] > 0.5
+    assert count_hooks(model) == 0 and all(p.grad is None for p in model.parameters())
+    deep = inv.invert(model, info, x0, "block4", steps=3)           # 4x4 map at 64x64: runs, stays finite
+    assert torch.isfinite(deep.feature_error).all() and count_hooks(model) == 0
