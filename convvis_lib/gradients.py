@@ -1,33 +1,49 @@
-"""Data gradients and friends: saliency (Simonyan et al.), DeconvNet (Zeiler & Fergus), guided backprop
-(Springenberg et al.), and class model visualisation by gradient ascent.
+"""Data gradients and friends: which input pixels move a score, read through the backward pass.
 
-The three maps differ only in how the backward pass crosses each ReLU ``y = max(x, 0)``.
-With ``g`` the signal arriving from above:
+* **Saliency** -- Simonyan, Vedaldi & Zisserman (2014), "Deep Inside Convolutional Networks: Visualising
+  Image Classification Models and Saliency Maps", https://arxiv.org/abs/1312.6034: the map is
+  ``max_c |d S / d x_c|`` for a class score ``S`` (the logit), and class model visualisation is gradient
+  ascent on ``S(x) - l2 ||x||^2`` (with the jitter and blur of Yosinski et al. (2015), "Understanding
+  Neural Networks Through Deep Visualization", https://arxiv.org/abs/1506.06579).
+* **DeconvNet** -- Zeiler & Fergus (2014), "Visualizing and Understanding Convolutional Networks",
+  https://arxiv.org/abs/1311.2901 (ECCV 2014, doi:10.1007/978-3-319-10590-1_53).
+* **Guided backpropagation** -- Springenberg, Dosovitskiy, Brox & Riedmiller (2015), "Striving for
+  Simplicity: The All Convolutional Net", https://arxiv.org/abs/1412.6806.
+
+The three maps differ only in how the backward pass crosses a rectifier ``y = relu(x)``. With ``g``
+the signal arriving from above:
 
 * ``"plain"``      (true gradient)   ``g * [x > 0]``        -- mask by the sign of the forward input
-* ``"deconvnet"``  (Zeiler & Fergus) ``max(g, 0)``          -- mask by the sign of the backward signal
-* ``"guided"``     (Springenberg)    ``max(g, 0) * [x > 0]`` -- both masks
+* ``"deconvnet"``  (Zeiler & Fergus) ``max(g, 0)``          -- rectify the backward signal instead
+* ``"guided"``     (Springenberg)    ``max(g, 0) * [x > 0]`` -- both
 
-Max pooling routes the signal to the recorded maxima ("switches") and convolutions use the
-transposed filters in all three, which is exactly what autograd does; so DeconvNet and guided
-backprop are autograd with the ReLU backward replaced. Forward hooks on every ``nn.ReLU`` module do
-it: for DeconvNet they swap in a small autograd function that skips ReLU's mask; for guided backprop
-they put a tensor hook ``max(g, 0)`` on the ReLU's output, and ReLU's own backward then applies the
-mask ``[x > 0]`` (one Python call per ReLU in the backward pass, the least a hook can cost). A model
-that applies ReLU as a function (``torch.relu``, ``F.relu``, ``Tensor.relu``) cannot be hooked, so it
-is detected and refused.
+Convolutions (transposed filters) and max pooling (the recorded "switches") go backward as autograd
+does in all three, so DeconvNet and guided backprop are autograd with the rectifier's backward
+replaced: forward hooks on the rectifier modules do it (see :func:`relu_rule`).
 
-Scores: a class target is the class *logit* (not the softmax); a ``(layer, unit)`` target is the
-mean activation of that channel. Its gradient enters at the layer's output; when that layer is an
-``nn.ReLU`` module (fashionnet's ``conv1`` ... ``fc1``), that ReLU keeps its plain backward, so the
-signal starts only where the unit was active (Zeiler & Fergus likewise project only a unit's
-non-zero activations), and the rule changes every ReLU below it.
+**ReLU6** (``min(max(x, 0), 6)``; ``nn.ReLU6`` and ``nn.Hardtanh(0, c)``, used by EfficientNet-Lite and
+MobileNet) is a rectifier with an upper clip ``c``. Its true gradient is ``g * [0 < x < c]``; guided
+backprop keeps that forward mask and adds ``max(g, 0)``: ``max(g, 0) * [0 < x < c]``. DeconvNet uses
+``max(g, 0)`` with **no** upper clip: the DeconvNet rule never looks at the forward pass, and the
+backward signal is in units of *score per activation*, not of activations, so clipping it at 6 would
+make the map depend on the arbitrary scale of the score (a score times 10 would be clipped more),
+while without the clip the map scales with the score, as the plain gradient does.
+
+Any other activation module (``LeakyReLU``, ``GELU``, ``SiLU``, ``Sigmoid``, ...) has no rule here, and
+an activation applied as a function (``torch.relu``, ``F.relu6``, ``Tensor.sigmoid``, ...) cannot be
+hooked; both would silently keep the plain gradient, so ``"deconvnet"``/``"guided"`` refuse such models
+(a ReLU written as ``clamp(x, min=0)`` or ``max(x, 0)`` is not detected). ``"plain"`` works on any model.
+
+Scores: a class target is the class *logit* (not the softmax); a unit target ``(layer, unit)`` is the
+mean activation of that channel (see :mod:`convvis_lib.targets`). Its gradient enters at the layer's
+output; when that layer is a rectifier module (fashionnet's ``conv1`` ... ``fc1``), that rectifier keeps
+its plain backward, so the signal starts only where the unit was active (Zeiler & Fergus likewise
+project only a unit's non-zero activations), and the rule changes every rectifier below it.
 """
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -36,22 +52,48 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .errors import ConvVisError, choice_error
-from .hooks import capture_activations, eval_mode
-from .models import ModelInfo, get_module
-from .preprocess import checked_input
-from .targets import class_targets, one_class
+from .hooks import capture_activations, eval_mode, model_device
+from .models import ModelInfo
+from .preprocess import check_input
+from .targets import Target, class_targets, unit_target
 
 RULES = ("plain", "deconvnet", "guided")
-RELU_FUNCTIONS = ("relu", "relu_")
 CMV_INITS = ("mean", "black")
-Target = int | str | torch.Tensor | Sequence[int] | tuple[str, int]
+ACTIVATION_MODULES = tuple(c for c in vars(nn.modules.activation).values() if isinstance(c, type)
+                           and issubclass(c, nn.Module) and c.__module__ == nn.modules.activation.__name__)
+# activation modules that are not pointwise (softmax over units, attention): no rule to replace
+NOT_POINTWISE = (nn.Softmax, nn.Softmin, nn.Softmax2d, nn.LogSoftmax, nn.MultiheadAttention)
+# activations applied as functions, which no module hook can see (the names torch passes to a TorchFunctionMode)
+ACTIVATION_FUNCTIONS = frozenset(
+    "relu relu_ relu6 hardtanh hardtanh_ leaky_relu leaky_relu_ prelu rrelu rrelu_ elu elu_ selu selu_ celu celu_ "
+    "gelu silu mish hardswish softplus threshold threshold_ sigmoid sigmoid_ tanh tanh_ hardsigmoid logsigmoid "
+    "softsign tanhshrink softshrink hardshrink glu".split())
+
+
+def check_rule(rule: str) -> str:
+    """Return ``rule`` if it is one of :data:`RULES`, else raise a ConvVisError listing them."""
+    if rule not in RULES:
+        raise choice_error("rule", rule, RULES)
+    return rule
+
+
+def is_rectifier(module: nn.Module) -> bool:
+    """True for the modules the rules know: ``nn.ReLU``, ``nn.ReLU6`` and ``nn.Hardtanh(0, c)`` with ``c > 0``."""
+    return isinstance(module, nn.ReLU) or (isinstance(module, nn.Hardtanh) and module.min_val == 0 < module.max_val)
+
+
+def _unsupported_activations(model: nn.Module) -> list[str]:
+    """``"'path' (nn.Type)"`` for each pointwise activation module of ``model`` that has no rule here."""
+    return [f"{name!r} (nn.{type(m).__name__})" for name, m in model.named_modules()
+            if isinstance(m, ACTIVATION_MODULES) and not is_rectifier(m)
+            and not isinstance(m, NOT_POINTWISE)]
 
 
 class _DeconvReLU(torch.autograd.Function):
-    """Pass an ``nn.ReLU``'s output on unchanged; back-propagate by the DeconvNet rule ``max(g, 0)``.
+    """Pass a rectifier's output on unchanged; back-propagate by the DeconvNet rule ``max(g, 0)``.
 
-    ``x`` is the ReLU's input (the signal goes there, not through ReLU's own mask) and ``out`` the
-    output the module already computed (detached and reused, so nothing is computed twice).
+    ``x`` is the rectifier's input (the signal goes there, not through the rectifier's own mask) and
+    ``out`` the output the module already computed (detached and reused, so nothing is computed twice).
     """
 
     @staticmethod
@@ -64,65 +106,54 @@ class _DeconvReLU(torch.autograd.Function):
 
 
 def _positive(grad: torch.Tensor) -> torch.Tensor:
-    """Tensor hook of the guided rule: ``max(g, 0)`` before ReLU's own backward masks it by ``[out > 0]``."""
+    """Tensor hook of the guided rule: ``max(g, 0)``; the rectifier's own backward then applies its mask."""
     return grad.clamp(min=0)
 
 
-def check_rule(rule: str) -> str:
-    """Return ``rule`` if it is one of :data:`RULES`, else raise a ConvVisError listing them."""
-    if rule not in RULES:
-        raise choice_error("rule", rule, RULES)
-    return rule
-
-
-class _ReluCounter(TorchFunctionMode):
-    """Counts ReLU calls made outside ``nn.ReLU`` modules (``depth`` is kept by module hooks)."""
+class _FunctionalActivations(TorchFunctionMode):
+    """Counts activation functions called outside the hooked rectifier modules (``depth`` > 0 inside them)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.depth = 0
-        self.module_calls = 0
-        self.functional_calls = 0
+        self.depth, self.module_calls, self.calls = 0, 0, []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self.depth == 0 and getattr(func, "__name__", "") in RELU_FUNCTIONS:
-            self.functional_calls += 1
+        if self.depth == 0 and getattr(func, "__name__", "") in ACTIVATION_FUNCTIONS:
+            self.calls.append(func.__name__)
         return func(*args, **(kwargs or {}))
 
 
-_VERIFIED: "weakref.WeakKeyDictionary[nn.Module, tuple[int, ...]]" = weakref.WeakKeyDictionary()
-
-
 @contextmanager
-def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
-    """Inside the block, every ``nn.ReLU`` of ``model`` back-propagates by ``rule``.
+def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | None]:
+    """Inside the block, every rectifier module of ``model`` back-propagates by ``rule``.
 
-    For ``"deconvnet"``/``"guided"`` it yields a counter of the forward passes' ReLU calls; call
-    :func:`check_relu_calls` on it after the forward. Inplace ReLUs are made out-of-place
-    meanwhile; hooks and ``inplace`` flags are restored on exit, also after an exception.
-
-    The search for functional ReLU calls (a ``TorchFunctionMode`` that sees every torch call, costly
-    on a GPU) runs until one forward pass of the model has passed it; later passes with the same
-    ``nn.ReLU`` modules skip it.
+    For ``"deconvnet"``/``"guided"`` it refuses models with activation modules that have no rule, and
+    yields a watcher of the forward passes; call :func:`check_relu_calls` on it after the forward.
+    In-place rectifiers are made out-of-place meanwhile; hooks and ``inplace`` flags are restored
+    on exit, also after an exception.
     """
     if check_rule(rule) == "plain":
         yield None
         return
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    ids = tuple(id(m) for m in relus)
-    trusted = _VERIFIED.get(model) == ids
-    inplace = [m for m in relus if m.inplace]  # made out-of-place meanwhile (others are not touched)
-    counter, handles, guided = _ReluCounter(), [], rule == "guided"
+    unsupported = _unsupported_activations(model)
+    if unsupported:
+        raise ConvVisError(
+            f"rule {rule!r} has a backward rule for nn.ReLU, nn.ReLU6 and nn.Hardtanh(0, c) only, but the model "
+            f"has other activation modules: {', '.join(unsupported[:5])}; there the result would silently be "
+            "the plain gradient. Allowed: models whose activations are those modules, or rule='plain'")
+    relus = [m for m in model.modules() if is_rectifier(m)]
+    inplace = [m for m in relus if m.inplace]
+    watch, handles = _FunctionalActivations(), []
 
     def enter(_module, _inputs):
-        counter.depth += 1
+        watch.depth += 1
 
     def leave(_module, inputs, output):
-        counter.depth -= not trusted
-        counter.module_calls += 1
-        if not guided:
+        watch.depth -= 1
+        watch.module_calls += 1
+        if rule == "deconvnet":
             return _DeconvReLU.apply(inputs[0], output.detach())
-        if output.requires_grad:  # guided: ReLU keeps its backward; a tensor hook clamps what enters it
+        if output.requires_grad:  # guided: the module keeps its backward; a tensor hook rectifies what enters it
             output.register_hook(_positive)
         return None
 
@@ -130,16 +161,9 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
         for m in inplace:
             m.inplace = False
         for m in relus:
-            if not trusted:
-                handles.append(m.register_forward_pre_hook(enter))
-            handles.append(m.register_forward_hook(leave))
-        if trusted:
-            yield counter
-        else:
-            with counter:
-                yield counter
-            if counter.module_calls and not counter.functional_calls:
-                _VERIFIED[model] = ids
+            handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
+        with watch:
+            yield watch
     finally:
         for h in handles:
             h.remove()
@@ -147,56 +171,47 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_ReluCounter | None]:
             m.inplace = True
 
 
-def check_relu_calls(counter: _ReluCounter | None, rule: str) -> None:
-    """Raise unless every ReLU of the forward pass ran inside a hooked ``nn.ReLU`` module."""
-    if counter is None:
+def check_relu_calls(watch: _FunctionalActivations | None, rule: str) -> None:
+    """Raise unless every activation of the forward pass ran inside a hooked rectifier module."""
+    if watch is None:
         return
-    if counter.functional_calls:
+    if watch.calls:
+        names = ", ".join(sorted(set(watch.calls)))
         raise ConvVisError(
             f"rule {rule!r} needs every ReLU to be an nn.ReLU module, but the model applied ReLU as a function "
-            f"(torch.relu / F.relu / Tensor.relu) {counter.functional_calls} time(s); those cannot be hooked and "
-            "the result would silently be the plain gradient. Replace them with nn.ReLU modules, or use "
-            "rule='plain'; allowed rules for this model: 'plain'")
-    if counter.module_calls == 0:
-        raise ConvVisError(f"rule {rule!r} found no nn.ReLU module in the forward pass, so it would equal the "
-                           "plain gradient; allowed rules for this model: 'plain'")
-
-
-def _is_unit_target(target) -> bool:
-    return isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str)
-
-
-def _is_one_class(target) -> bool:
-    """One class for the whole batch (an index or a name), as opposed to one per image."""
-    return isinstance(target, (int, str, np.integer)) or (isinstance(target, torch.Tensor) and target.ndim == 0)
+            f"(torch.relu / F.relu / Tensor.relu, or another activation function; here: {names}) "
+            f"{len(watch.calls)} time(s); those cannot be hooked and the result would silently be the plain "
+            "gradient. Replace them with nn.ReLU / nn.ReLU6 modules, or use rule='plain'; allowed rules for this "
+            "model: 'plain'")
+    if watch.module_calls == 0:
+        raise ConvVisError(f"rule {rule!r} found no nn.ReLU / nn.ReLU6 module in the forward pass, so it would "
+                           "equal the plain gradient; allowed rules for this model: 'plain'")
 
 
 def _unit_score(act: torch.Tensor, layer: str, unit: int) -> torch.Tensor:
     """(N,) mean activation of channel ``unit`` of ``act`` (N, C, ...)."""
     n = act.shape[1]
-    if isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit < n:
+    if not 0 <= unit < n:
         raise ConvVisError(f"unit {unit!r} out of range for layer {layer!r}; allowed: 0..{n - 1}")
     return act[:, unit].reshape(len(act), -1).mean(1)
 
 
 def target_scores(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,
                   rule: str = "plain") -> torch.Tensor:
-    """(N,) differentiable scores of ``target`` for ``x``, computed with the ReLU backward ``rule``.
+    """(N,) differentiable scores of ``target`` for ``x``, computed with the backward ``rule``.
 
     Call inside ``eval_mode``/``enable_grad``; the rule's hooks are gone when this returns, but
     the graph it built keeps the rule for the backward pass.
     """
-    layers = [target[0]] if _is_unit_target(target) else []
+    unit = unit_target(model, info, target)
     # the capture hook is registered first, so it sees the layer's own output before the rule swaps it
-    with capture_activations(model, info, layers, detach=False) as acts, relu_rule(model, rule) as counter:
+    with capture_activations(model, info, [unit.layer] if unit else [], detach=False) as acts, \
+            relu_rule(model, rule) as watch:
         logits = model(x)
-        check_relu_calls(counter, rule)
-    if layers:
-        return _unit_score(acts[layers[0]], *target)
-    if _is_one_class(target):  # a column view: no index tensor, no gather
-        return logits[:, one_class(info, target, logits.shape[1])]
-    cls = class_targets(info, target, logits)
-    return logits.gather(1, cls[:, None])[:, 0]
+        check_relu_calls(watch, rule)
+    if unit:
+        return _unit_score(acts[unit.layer], *unit)
+    return logits.gather(1, class_targets(info, target, logits)[:, None])[:, 0]
 
 
 def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,
@@ -204,32 +219,32 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
     """(N, C, H, W) derivative of each image's target score w.r.t. its pixels, by ``rule``.
 
     ``target``: a class index or name (its logit), a sequence / LongTensor of N classes (one per
-    image), or ``(layer, unit)`` (mean activation of that channel). ``rule``: ``"plain"``,
-    ``"deconvnet"`` or ``"guided"``. The model's mode and hooks are restored afterwards.
+    image), or a unit ``(layer, unit)`` (mean activation of that channel). ``rule``: ``"plain"``,
+    ``"deconvnet"`` or ``"guided"`` (module docstring). The model's mode and hooks are restored
+    afterwards; parameters' ``.grad`` are left untouched (``autograd.grad``, not ``backward``).
     """
-    with checked_input(info, x, model):  # on a GPU the NaN/Inf test is read at the end (no round trip)
-        check_rule(rule)
-        if _is_unit_target(target):
-            get_module(model, info, target[0])  # validate the layer before hooking anything
-        with eval_mode(model), torch.enable_grad():
-            x = x.detach().clone().requires_grad_(True)
-            scores = target_scores(model, info, x, target, rule)
-            (grad,) = torch.autograd.grad(scores.sum(), x)
+    check_input(info, x, model)
+    check_rule(rule)
+    unit_target(model, info, target)  # validate the layer before any work
+    with eval_mode(model), torch.enable_grad():
+        x = x.detach().clone().requires_grad_(True)
+        scores = target_scores(model, info, x, target, rule)
+        (grad,) = torch.autograd.grad(scores.sum(), x)
     return grad
 
 
 def saliency(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, H, W) saliency map of Simonyan et al.: ``max over channels of |d score / d x|``."""
+    """(N, H, W) saliency map of Simonyan et al. (2014): ``max over channels of |d score / d x|``."""
     return input_gradient(model, info, x, target, "plain").abs().amax(1)
 
 
 def guided_backprop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, C, H, W) guided backpropagation (Springenberg et al.)."""
+    """(N, C, H, W) guided backpropagation (Springenberg et al., 2015)."""
     return input_gradient(model, info, x, target, "guided")
 
 
 def deconvnet(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, C, H, W) DeconvNet projection (Zeiler & Fergus) of the target back to the pixels."""
+    """(N, C, H, W) DeconvNet projection (Zeiler & Fergus, 2014) of the target back to the pixels."""
     return input_gradient(model, info, x, target, "deconvnet")
 
 
@@ -257,16 +272,16 @@ def _pixel_bounds(info: ModelInfo | None, x: torch.Tensor) -> tuple[torch.Tensor
     return (0 - mean) / std, (1 - mean) / std
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target, steps: int = 200,
                               lr: float = 0.05, l2: float = 1e-3, jitter: int | None = None,
                               blur_every: int = 4, blur_sigma: float | None = None, seed: int = 0,
                               init: str = "mean") -> torch.Tensor:
-    """Image that maximises ``score(target) - l2 * ||x||^2`` by gradient ascent (Simonyan et al.).
+    """Image that maximises ``S(x) - l2 * ||x||^2`` by gradient ascent (class model visualisation).
+
+    Simonyan, Vedaldi & Zisserman (2014), https://arxiv.org/abs/1312.6034, section 2: ``S`` is the
+    class logit (``target``); the jitter and the periodic blur that keep the image natural-looking
+    are from Yosinski et al. (2015), https://arxiv.org/abs/1506.06579. One step is
+    ``x <- clip(x + lr * g / mean|g|)`` with ``g = d(S - l2 ||x||^2)/dx`` taken on the shifted image.
 
     Starts from the dataset mean (``init="mean"``, 0 after normalisation, as in the paper) or from
     black (``init="black"``, pixel 0: the background of Fashion-MNIST), plus tiny seeded noise; the
@@ -280,13 +295,15 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
         raise ConvVisError(f"steps {steps!r} is not allowed; allowed: an int in 1..10000")
     c, h, w = info.input_size
-    count = len(target) if isinstance(target, (list, torch.Tensor, np.ndarray)) else 1
+    one = unit_target(model, info, target) is not None or isinstance(target, (int, str, np.integer)) or \
+        (isinstance(target, torch.Tensor) and target.ndim == 0)
+    count = 1 if one else len(target)
     jitter = max(1, h // 28) if jitter is None else jitter
     sigma = max(0.5, h / 56) if blur_sigma is None else blur_sigma
     if init not in CMV_INITS:
         raise choice_error("init", init, CMV_INITS)
     gen = torch.Generator().manual_seed(seed)
-    x = (0.01 * torch.randn(count, c, h, w, generator=gen)).to(_model_device(model))
+    x = (0.01 * torch.randn(count, c, h, w, generator=gen)).to(model_device(model))
     lo, hi = _pixel_bounds(info, x)
     if init == "black":
         x = x + lo

@@ -161,9 +161,131 @@ def test_functional_relu_is_refused(kind, rule):
 
 
 def test_model_without_relu_modules_is_refused():
-    model = nn.Sequential(nn.Flatten(), nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
-    with pytest.raises(cv.ConvVisError, match="found no nn.ReLU module"):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2, 3), nn.Linear(3, 2))
+    with pytest.raises(cv.ConvVisError, match="found no nn.ReLU / nn.ReLU6 module"):
         guided_backprop(model, None, X, 0)
+
+
+# ----------------------------------------------------------------------------- ReLU6 and mixed activations
+
+def tiny6(act: nn.Module) -> nn.Sequential:
+    """x (2) -> Linear V1 -> act -> Linear V2 (3 classes); on x = (1, 2) the hidden pre-activations are (7, 2, -1)."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(2, 3, bias=False), act, nn.Linear(3, 3, bias=False))
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([[3.0, 2.0], [0.0, 1.0], [1.0, -1.0]]))
+        net[3].weight.copy_(torch.tensor([[1.0, 1.0, -1.0], [-1.0, 2.0, 1.0], [0.0, -1.0, 1.0]]))
+    return net.eval()
+
+
+X6 = torch.tensor([1.0, 2.0]).view(1, 2, 1, 1).repeat(3, 1, 1, 1)
+# ReLU6 at (7, 2, -1): forward mask [0 < x < 6] = (0, 1, 0) (7 is clipped); V1^T v = (3 v0 + v2, 2 v0 + v1 - v2)
+# class 0, g = (1, 1, -1):  plain (0, 1, 0) -> (0, 1); guided (0, 1, 0) -> (0, 1); deconv max(g, 0) = (1, 1, 0) -> (3, 3)
+# class 1, g = (-1, 2, 1):  plain (0, 2, 0) -> (0, 2); guided (0, 2, 0) -> (0, 2); deconv (0, 2, 1) -> (1, 1)
+# class 2, g = (0, -1, 1):  plain (0, -1, 0) -> (0, -1); guided (0, 0, 0) -> (0, 0); deconv (0, 0, 1) -> (1, -1)
+EXPECTED6 = {"plain": [[0.0, 1.0], [0.0, 2.0], [0.0, -1.0]],
+             "guided": [[0.0, 1.0], [0.0, 2.0], [0.0, 0.0]],
+             "deconvnet": [[3.0, 3.0], [1.0, 1.0], [1.0, -1.0]]}
+
+
+@pytest.mark.parametrize("act", [nn.ReLU6(), nn.ReLU6(inplace=True), nn.Hardtanh(0.0, 6.0)], ids=repr)
+@pytest.mark.parametrize("rule", RULES)
+def test_relu6_rules_match_hand_computed_gradients(act, rule):
+    net, inplace = tiny6(act), act.inplace
+    grad = input_gradient(net, None, X6, [0, 1, 2], rule)
+    assert grad.flatten(1).tolist() == EXPECTED6[rule]
+    assert count_hooks(net) == 0 and act.inplace == inplace
+
+
+def test_relu6_upper_clip_matters_and_deconvnet_scales_with_the_score():
+    # with nn.ReLU the saturated unit (7) would pass: plain class 0 = V1^T (1, 1, 0) = (3, 3), not (0, 1)
+    assert input_gradient(tiny6(nn.ReLU()), None, X6[:1], 0).flatten().tolist() == [3.0, 3.0]
+    # DeconvNet has no upper clip on the backward signal: ten times the score gives ten times the map
+    net = tiny6(nn.ReLU6())
+    with torch.no_grad():
+        net[3].weight.mul_(10)
+    assert deconvnet(net, None, X6, [0, 1, 2]).flatten(1).tolist() == [[30.0, 30.0], [10.0, 10.0], [10.0, -10.0]]
+
+
+def mixed() -> nn.Sequential:
+    """x (2) -> Linear W1 -> nn.ReLU -> Linear B -> nn.ReLU6 -> Linear C (1 logit)."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(2, 3, bias=False), nn.ReLU(), nn.Linear(3, 3, bias=False),
+                        nn.ReLU6(), nn.Linear(3, 1, bias=False))
+    with torch.no_grad():
+        net[1].weight.copy_(W1)
+        net[3].weight.copy_(torch.tensor([[-1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [4.0, 2.0, 0.0]]))
+        net[5].weight.copy_(torch.tensor([[-1.0, 1.0, 1.0]]))
+    return net.eval()
+
+
+def test_mixed_relu_and_relu6_apply_each_rule_at_both():
+    # x = (1, 2): W1 x = (1, 2, -1), ReLU mask (1, 1, 0) -> (1, 2, 0); B . = (1, 2, 8): ReLU6 mask (1, 1, 0)
+    # g at ReLU6 = C = (-1, 1, 1); B^T v = v0 (-1, 1, 0) + v1 (0, 1, 0) + v2 (4, 2, 0); W1^T v = (v0 + v2, v1 - v2)
+    #   plain:  (-1, 1, 0) -> (1, 0, 0) -> *mask (1, 0, 0) -> (1, 0)
+    #   guided: max(g, 0) * mask = (0, 1, 0) -> (0, 1, 0) -> max(., 0) * mask = (0, 1, 0) -> (0, 1)
+    #   deconv: max(g, 0) = (0, 1, 1) -> (4, 3, 0) -> max(., 0) = (4, 3, 0) -> (4, 3)
+    # (the plain backward at the ReLU6 -- the old behaviour -- would give guided (1, 0) and DeconvNet (1, 0))
+    expected = {"plain": [1.0, 0.0], "guided": [0.0, 1.0], "deconvnet": [4.0, 3.0]}
+    net = mixed()
+    for rule in RULES:
+        assert input_gradient(net, None, X[:1], 0, rule).flatten().tolist() == expected[rule]
+
+
+@pytest.mark.parametrize("act", [nn.LeakyReLU(0.1), nn.Hardtanh(-1.0, 1.0), nn.GELU(), nn.SiLU(), nn.Sigmoid(),
+                                 nn.ELU(), nn.PReLU()], ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+def test_activation_modules_without_a_rule_are_refused_by_type_and_path(act, rule):
+    net = mixed()
+    net[4] = act  # nn.ReLU at '2' stays: only the unknown module is named
+    name = type(act).__name__
+    with pytest.raises(cv.ConvVisError, match=rf"has other activation modules: '4' \(nn\.{name}\).*rule='plain'"):
+        input_gradient(net, None, X[:1], 0, rule)
+    assert count_hooks(net) == 0
+    assert torch.isfinite(input_gradient(net, None, X[:1], 0, "plain")).all()
+
+
+class FunctionalAct(nn.Module):
+    """nn.ReLU module, then an activation applied as a function."""
+
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.lin1, self.relu, self.lin2, self.fn = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2), fn
+
+    def forward(self, x):
+        return self.lin2(self.fn(self.relu(self.lin1(x.flatten(1))) - 0.5))
+
+
+@pytest.mark.parametrize("fn, name", [(F.relu6, "relu6"), (F.hardtanh, "hardtanh"), (F.leaky_relu, "leaky_relu"),
+                                      (torch.sigmoid, "sigmoid"), (torch.Tensor.relu, "relu")])
+def test_functional_activations_are_refused(fn, name):
+    with pytest.raises(cv.ConvVisError, match=rf"as a function .*here: {name}\) 1 time\(s\)"):
+        guided_backprop(FunctionalAct(fn), None, X, 0)
+
+
+class Sneaky(nn.Module):
+    """Uses its nn.ReLU module until ``functional`` is set, then ``torch.relu``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin1, self.relu, self.lin2 = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)
+        self.functional = False
+
+    def forward(self, x):
+        h = self.lin1(x.flatten(1))
+        return self.lin2(torch.relu(h) if self.functional else self.relu(h))
+
+
+@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+def test_functional_relu_check_runs_on_every_call(rule):
+    """No per-model cache: a model that passed once is checked again (issue 11: a cache skipped the check)."""
+    model = Sneaky()
+    for _ in range(3):
+        assert input_gradient(model, None, X, 0, rule).shape == X.shape
+    model.functional = True
+    for _ in range(2):
+        with pytest.raises(cv.ConvVisError, match=r"applied ReLU as a function .*here: relu\)"):
+            input_gradient(model, None, X, 0, rule)
+    model.functional = False
+    assert input_gradient(model, None, X, 0, rule).shape == X.shape
 
 
 def test_hooks_and_mode_restored_after_an_error():
@@ -293,3 +415,10 @@ def test_one_class_column_equals_one_class_per_image(fashion, batch, one):
     for rule in RULES:
         torch.testing.assert_close(input_gradient(model, info, x, one, rule),
                                    input_gradient(model, info, x, [3, 3, 3], rule), rtol=0, atol=0)
+
+
+def test_class_model_visualization_of_a_tuple_of_class_names_gives_one_image_each(fashion):
+    model, info = fashion
+    pair = class_model_visualization(model, info, ("바지", "가방"), steps=3, seed=1)
+    assert torch.equal(pair, class_model_visualization(model, info, [1, 8], steps=3, seed=1))
+    assert pair.shape == (2, 1, 28, 28)

@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -511,21 +512,28 @@ def test_1000_failing_calls_leave_no_hooks_and_flat_memory(guarded):
 
 # ----------------------------------------------------------------------------- scripts and caches
 
-def test_functional_relu_search_is_cached_per_model_and_redone_when_relus_change(ctx):
-    """guided/DeconvNet look for functional ReLU calls until a model passed once; a swapped nn.ReLU re-arms it."""
+class _CallsRelu(nn.Module):
+    """Not an nn.ReLU: applies ``torch.relu`` as a function, which no rule hook can reach."""
+
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def test_functional_relu_check_is_not_cached_per_model(ctx):
+    """guided/DeconvNet look for functional ReLU calls on every call: a model that passed once and then
+    swaps an nn.ReLU for a functional one is refused (issue 11: a per-model cache used to skip the check)."""
     import copy
     model, info, x = copy.deepcopy(ctx.fm), ctx.finfo, ctx.x1
-    assert model not in gradients._VERIFIED
     first = gradients.guided_backprop(model, info, x, 3)
-    assert model in gradients._VERIFIED
-    assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)      # cached path, same answer
-    model.relu2 = nn.ReLU()                                                       # new module: search again
-    assert gradients._VERIFIED.get(model) != tuple(id(m) for m in model.modules() if isinstance(m, nn.ReLU))
     assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)
-    for _ in range(3):                                                            # never cached when it fails
-        with pytest.raises(ConvVisError, match="torch.relu"):
-            gradients.deconvnet(ctx.func, None, x, 0)
-    assert ctx.func not in gradients._VERIFIED and count_hooks(model) == 0
+    relu2, model.relu2 = model.relu2, _CallsRelu()
+    for rule in ("guided", "deconvnet", "guided"):
+        with pytest.raises(ConvVisError, match=r"applied ReLU as a function .*here: relu\) 1 time\(s\)"):
+            gradients.input_gradient(model, info, x, 3, rule)
+    model.relu2 = relu2
+    assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)
+    assert count_hooks(model) == 0
+    assert not any(isinstance(v, weakref.WeakKeyDictionary) for v in vars(gradients).values())
 
 
 def test_check_cuda_exits_0_with_a_message_without_gpu(monkeypatch, capsys):
