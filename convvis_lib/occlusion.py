@@ -1,34 +1,35 @@
-"""Occlusion sensitivity (Zeiler & Fergus, 2014): slide a patch over the image and watch the output.
+"""Occlusion sensitivity: slide a grey patch over the image and watch the output.
+
+Zeiler & Fergus (2014), "Visualizing and Understanding Convolutional Networks", ECCV 2014, section 4.2,
+https://arxiv.org/abs/1311.2901 (doi:10.1007/978-3-319-10590-1_53). For a patch at position ``(i, j)``
+with image ``x_ij`` (pixels under the patch set to ``fill``), the maps are
+
+    p_c(i, j) = softmax(f(x_ij))_c          probability of class c    (the paper's panel d)
+    top(i, j) = argmax_c p_c(i, j)          most probable class        (panel e)
+    drop(i, j) = sum A_k(x) - sum A_k(x_ij)  loss of feature map k's total activation  (panel b)
 
 The patch (side ``patch``) is placed at the top-left corners ``0, stride, 2*stride, ...`` that keep it
-inside the image, as in the paper and in Captum, so maps have ``(H - patch) // stride + 1`` rows and
-``(W - patch) // stride + 1`` columns; cell ``(i, j)`` is the patch whose top-left pixel is
-``(i*stride, j*stride)``. :func:`map_extent` places a map over the image, each cell at its patch centre.
-
-All occluded copies are built batch-wise with one broadcast mask and one ``torch.where``; one
-scan gives the three panels of the paper: the probability of a class, the most probable class,
-and the total activation of one feature map, each as a function of the patch position.
+inside the image (as in Captum), **plus one last window flush with the far edge** when the stride
+does not land there, so every pixel is occluded at least once (without it the last rows/columns
+would never be covered and would read as "no effect"). Along an axis of ``n`` pixels there are
+``ceil((n - patch) / stride) + 1`` windows; see :func:`occlusion_windows`. Cell ``(i, j)`` of a map is
+the window pair ``(i, j)``; :func:`cell_edges` places cells over the image for drawing and
+:func:`cells_to_pixels` turns a map into one value per pixel.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
 from .hooks import capture_activations, eval_mode
 from .models import ModelInfo, get_module
-from .preprocess import checked_input
+from .preprocess import check_input
 from .targets import one_class
-
-PROGRESS_MIN_PIXELS = 96 * 96  # inputs at least this large (ImageNet) get a progress bar by default
-PREBUILT_BYTES = 16 << 20  # all occluded copies built at once when they fit in this (28x28: 626 copies = 2 MB)
 
 
 @dataclass(frozen=True)
@@ -79,16 +80,40 @@ class OcclusionScan:
         return cells_to_pixels(cells, self.patch, self.stride, self.input_hw)
 
 
+def occlusion_windows(size: int, patch: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start and stop (exclusive) of each patch window along an axis of ``size`` pixels.
+
+    Starts ``0, stride, 2*stride, ...`` while the patch fits, then ``size - patch`` if the last of
+    those does not already end at the edge: with ``stride <= patch`` every pixel lies in a window.
+    """
+    _check_size("patch", patch, size)
+    _check_size("stride", stride, patch, "at most the patch, so that every pixel is occluded")
+    starts = list(range(0, size - patch + 1, stride))
+    if starts[-1] != size - patch:
+        starts.append(size - patch)
+    starts = torch.tensor(starts)
+    return starts, starts + patch
+
+
+def _axis_masks(size: int, patch: int, stride: int) -> torch.Tensor:
+    """(windows, size) bool: row k is True on the pixels of the k-th window."""
+    starts, stops = occlusion_windows(size, patch, stride)
+    pix = torch.arange(size)
+    return (pix >= starts[:, None]) & (pix < stops[:, None])
+
+
 def cells_to_pixels(cells: torch.Tensor, patch: int, stride: int, hw: tuple[int, int]) -> torch.Tensor:
-    """(H, W) map: each pixel gets the mean of the cells whose patch covered it (0 where none did)."""
-    gh, gw = (len(occlusion_windows(n, patch, stride)[0]) for n in hw)
-    if tuple(cells.shape) != (gh, gw):
+    """(H, W) map: each pixel gets the mean of the cells whose patch covered it (every pixel is covered).
+
+    Windows are products of a row window and a column window, so with 0/1 masks ``R`` (h', H) and
+    ``C`` (w', W) the sums are ``R^T cells C`` and the counts ``R^T 1 C``.
+    """
+    rows, cols = (_axis_masks(n, patch, stride).float() for n in hw)
+    if tuple(cells.shape) != (len(rows), len(cols)):
         raise ConvVisError(f"map of shape {tuple(cells.shape)} does not fit patch {patch}, stride {stride} on "
-                           f"{hw[0]}x{hw[1]} pixels; allowed: shape {(gh, gw)}")
-    values = cells.float().reshape(1, 1, gh * gw).expand(1, patch * patch, gh * gw)
-    sums = F.fold(values, hw, patch, stride=stride)[0, 0]
-    counts = F.fold(torch.ones_like(values), hw, patch, stride=stride)[0, 0]
-    return torch.where(counts > 0, sums / counts.clamp_min(1), torch.zeros_like(sums))
+                           f"{hw[0]}x{hw[1]} pixels; allowed: shape {(len(rows), len(cols))}")
+    sums = rows.T @ cells.detach().float().cpu() @ cols
+    return sums / (rows.sum(0)[:, None] * cols.sum(0)[None, :])
 
 
 def default_patch(info: ModelInfo | None, x: torch.Tensor) -> int:
@@ -96,77 +121,29 @@ def default_patch(info: ModelInfo | None, x: torch.Tensor) -> int:
     return max(1, min(x.shape[-2:]) // 7)
 
 
-def _check_size(name: str, value: object, limit: int) -> int:
+def _check_size(name: str, value: object, limit: int, why: str = "pixels") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise ConvVisError(f"{name} {value!r} is not allowed; allowed: an int in 1..{limit} (pixels)")
+        raise ConvVisError(f"{name} {value!r} is not allowed; allowed: an int in 1..{limit} ({why})")
     return value
 
 
-def occlusion_windows(size: int, patch: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Start and stop (exclusive) of the patch along one axis: ``(size - patch) // stride + 1`` windows."""
-    starts = torch.arange(0, size - patch + 1, stride)
-    return starts, starts + patch
-
-
-def _axis_masks(size: int, patch: int, stride: int) -> torch.Tensor:
-    """(cells + 1, size) bool on the CPU: row k covers the k-th window; the extra last row covers nothing."""
-    starts, stops = occlusion_windows(size, patch, stride)
-    pix = torch.arange(size)
-    masks = (pix[None] >= starts[:, None]) & (pix[None] < stops[:, None])
-    return torch.cat([masks, torch.zeros(1, size, dtype=torch.bool)])
-
-
-class ScanMasks(NamedTuple):
-    """Per-item masks of one scan grid (see :func:`_scan_masks`)."""
-
-    rows: torch.Tensor
-    cols: torch.Tensor
-    full: torch.Tensor | None
-
-
-@functools.lru_cache(maxsize=8)
-def _scan_masks(h: int, w: int, patch: int, stride: int, device: torch.device) -> ScanMasks:
-    """Row and column masks of every item of a scan, on ``device`` (cached: a widget rescans the same grid).
-
-    Item 0 is the clean image (the all-False extra mask row), items 1.. the patch positions in
-    row-major order; ``full`` is the (items, 1, H, W) mask itself where all copies are prebuilt.
-    Read-only: callers slice them, never write.
-    """
-    rows, cols = _axis_masks(h, patch, stride), _axis_masks(w, patch, stride)
-    gh, gw = len(rows) - 1, len(cols) - 1
-    row_idx = torch.cat([torch.tensor([gh]), torch.arange(gh).repeat_interleave(gw)])
-    col_idx = torch.cat([torch.tensor([gw]), torch.arange(gw).repeat(gh)])
-    rows, cols = rows[row_idx].to(device), cols[col_idx].to(device)
-    small = len(rows) * h * w * 4 <= PREBUILT_BYTES  # float32 copies of one channel fit
-    full = rows[:, None, :, None] & cols[:, None, None, :] if small else None
-    return ScanMasks(rows, cols, full)
-
-
 def _fill_tensor(fill: float | Sequence[float], x: torch.Tensor) -> torch.Tensor:
-    """(1, C or 1, 1, 1) fill values on ``x``'s device, checked on the CPU (no GPU round trip)."""
+    """(1, C or 1, 1, 1) fill values on ``x``'s device; one finite number or one per channel."""
     try:
-        values = tuple(torch.as_tensor(fill, dtype=torch.float64).flatten().tolist())
+        values = torch.as_tensor(fill, dtype=torch.float64).flatten().tolist()
     except (TypeError, ValueError, RuntimeError):
-        values = (math.nan,)
+        values = [math.nan]
     if len(values) not in (1, x.shape[1]) or not all(map(math.isfinite, values)):
         raise ConvVisError(f"fill {fill!r} is not allowed; allowed: one finite number or one per channel "
                            f"({x.shape[1]} values), in normalised units (0 = the dataset mean)")
-    return _fill_on(values, x.device, x.dtype)
-
-
-@functools.lru_cache(maxsize=8)
-def _fill_on(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
+    return torch.tensor(values, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
 
 
 def occluded_copies(x: torch.Tensor, row_masks: torch.Tensor, col_masks: torch.Tensor,
-                    fill: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, C, H, W) copies of ``x`` (1, C, H, W), copy b with ``row_masks[b] x col_masks[b]`` set to ``fill``.
-
-    ``out``, if given, is a (B, C, H, W) buffer to write into (reused across batches: no new allocation).
-    """
-    mask = row_masks[:, None, :, None] & col_masks[:, None, None, :]
-    return torch.where(mask, fill, x) if out is None else torch.where(mask, fill, x, out=out)
+                    fill: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) copies of ``x`` (1, C, H, W), copy b with ``row_masks[b] x col_masks[b]`` set to ``fill``."""
+    mask = row_masks[:, None, :, None] & col_masks[:, None, None, :]  # (B, 1, H, W)
+    return torch.where(mask, fill, x)
 
 
 def _channel_totals(act: torch.Tensor) -> torch.Tensor:
@@ -176,77 +153,54 @@ def _channel_totals(act: torch.Tensor) -> torch.Tensor:
 
 def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None = None,
                    patch: int | None = None, stride: int | None = None, fill: float | Sequence[float] = 0.0,
-                   batch_size: int = 64, progress: bool | None = None) -> OcclusionScan:
-    """Slide the patch over ``x`` (1, C, H, W) and record probabilities (and ``layer``'s channel totals).
+                   batch_size: int = 64, progress: bool = False) -> OcclusionScan:
+    """Slide the patch over ``x`` (1, C, H, W); record probabilities (and ``layer``'s channel totals).
 
-    ``fill`` is in normalised units, so the default 0 is the dataset mean colour. ``stride``
-    defaults to half the patch. ``progress`` shows a tqdm bar; by default only for inputs of at
-    least 96x96 pixels. Runs in eval mode under ``torch.inference_mode``.
+    The clean image and every patch position (module docstring) go through the model in batches of
+    ``batch_size`` copies. ``fill`` is in normalised units, so the default 0 is the dataset mean colour;
+    ``stride`` defaults to half the patch; ``progress`` shows a tqdm bar. Runs in eval mode.
     """
-    with checked_input(info, x, model):  # on a GPU the NaN/Inf test is read at the end (no round trip)
-        if len(x) != 1:
-            raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
-        h, w = x.shape[-2:]
-        patch = _check_size("patch", default_patch(info, x) if patch is None else patch, min(h, w))
-        stride = _check_size("stride", max(1, patch // 2) if stride is None else stride, min(h, w))
-        batch_size = _check_size("batch_size", batch_size, 1 << 20)
-        if layer is not None:
-            get_module(model, info, layer)  # validate the name before any work
-        gh, gw = len(occlusion_windows(h, patch, stride)[0]), len(occlusion_windows(w, patch, stride)[0])
-        probs, feats = _run_scan(model, info, x, layer, _scan_masks(h, w, patch, stride, x.device),
-                                 _fill_tensor(fill, x), batch_size,
-                                 (h * w >= PROGRESS_MIN_PIXELS) if progress is None else progress)
-    feature = feats[1:].view(gh, gw, -1) if feats is not None else None
-    return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature,
-                         feats[0] if feats is not None else None, layer, patch, stride, (h, w))
-
-
-def _run_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str | None, masks: ScanMasks,
-              fill: torch.Tensor, batch_size: int, progress: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Forward the occluded copies batch by batch; return (items, K) probabilities and (items, C) totals.
-
-    Small inputs (all copies within :data:`PREBUILT_BYTES`, e.g. 28x28) get every copy built by one
-    ``torch.where`` up front, so each batch is a plain slice, as in a bare forward loop (on a GPU the
-    per-batch masking launches would otherwise cost as much as the tiny model); larger ones reuse one
-    batch buffer, so memory stays at one batch of copies.
-    """
-    n = len(masks.rows)
-    prebuilt = n * x[0].numel() * x.element_size() <= PREBUILT_BYTES
+    check_input(info, x, model)
+    if len(x) != 1:
+        raise ConvVisError(f"occlusion works on one image at a time; got a batch of {len(x)} (use x[i:i+1])")
+    h, w = x.shape[-2:]
+    patch = _check_size("patch", default_patch(info, x) if patch is None else patch, min(h, w))
+    stride = _check_size("stride", max(1, patch // 2) if stride is None else stride, patch,
+                         "at most the patch, so that every pixel is occluded")
+    batch_size = _check_size("batch_size", batch_size, 1 << 20)
+    if layer is not None:
+        get_module(model, info, layer)  # validate the name before any work
+    fill_t = _fill_tensor(fill, x)
+    rows, cols = _axis_masks(h, patch, stride).to(x.device), _axis_masks(w, patch, stride).to(x.device)
+    gh, gw = len(rows), len(cols)
+    # item 0: the clean image (empty masks); items 1..: the positions, row by row
+    item_rows = torch.cat([torch.zeros_like(rows[:1]), rows.repeat_interleave(gw, 0)])
+    item_cols = torch.cat([torch.zeros_like(cols[:1]), cols.repeat(gh, 1)])
     logits, feats = [], []
-    with eval_mode(model), torch.inference_mode(), \
-            capture_activations(model, info, [layer] if layer else []) as acts, _progress(n, progress) as bar:
-        if prebuilt:
-            copies = (torch.where(masks.full, fill, x) if masks.full is not None
-                      else occluded_copies(x, masks.rows, masks.cols, fill))
-        else:
-            buffer = torch.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype, device=x.device)
-        for i in range(0, n, batch_size):
-            if prebuilt:
-                batch = copies[i:i + batch_size]
-            else:
-                rows, cols = masks.rows[i:i + batch_size], masks.cols[i:i + batch_size]
-                batch = occluded_copies(x, rows, cols, fill, out=buffer[:len(rows)])
-            out = model(batch)
-            logits.append(out if out.dtype == torch.float32 else out.float())
-            if layer:  # reduced now, before the buffer is overwritten by the next batch
+    with eval_mode(model), torch.inference_mode(), capture_activations(model, info, [layer] if layer else []) as acts:
+        for i in _progress(range(0, len(item_rows), batch_size), progress, batch_size):
+            batch = occluded_copies(x, item_rows[i:i + batch_size], item_cols[i:i + batch_size], fill_t)
+            logits.append(model(batch).float())
+            if layer:
                 feats.append(_channel_totals(acts[layer]).float())
-            if bar is not None:
-                bar.update(len(batch))
-    return torch.cat(logits).softmax(-1), (torch.cat(feats) if layer else None)
+    probs = torch.cat(logits).softmax(-1)
+    feature = torch.cat(feats) if layer else None
+    return OcclusionScan(probs[1:].view(gh, gw, -1), probs[0], feature[1:].view(gh, gw, -1) if layer else None,
+                         feature[0] if layer else None, layer, patch, stride, (h, w))
 
 
-def _progress(total: int, show: bool):
-    """A tqdm bar over ``total`` images, or a no-op context (no tqdm object at all) when not shown."""
+def _progress(batches: range, show: bool, batch_size: int):
+    """``batches``, wrapped in a tqdm bar counted in images when ``show``."""
     if not show:
-        return contextlib.nullcontext()
+        return batches
     from tqdm.auto import tqdm
-    return tqdm(total=total, unit="img", desc="occlusion")
+    return tqdm(batches, unit="batch", desc=f"occlusion ({batch_size} images per batch)")
 
 
 def occlusion_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: int | str,
                   patch: int | None = None, stride: int | None = None, fill: float | Sequence[float] = 0.0,
-                  batch_size: int = 64, progress: bool | None = None) -> torch.Tensor:
-    """(h', w') probability of class ``target`` (index or name) with the patch centred on each cell."""
+                  batch_size: int = 64, progress: bool = False) -> torch.Tensor:
+    """(h', w') probability of class ``target`` (index or name) with the patch at each cell."""
     cls = one_class(info, target)
     scan = occlusion_scan(model, info, x, None, patch, stride, fill, batch_size, progress)
     if cls >= scan.probs.shape[-1]:
@@ -256,15 +210,15 @@ def occlusion_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, tar
 
 def occlusion_top_class(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, patch: int | None = None,
                         stride: int | None = None, fill: float | Sequence[float] = 0.0, batch_size: int = 64,
-                        progress: bool | None = None) -> torch.Tensor:
-    """(h', w') index of the most probable class with the patch centred on each cell."""
+                        progress: bool = False) -> torch.Tensor:
+    """(h', w') index of the most probable class with the patch at each cell."""
     return occlusion_scan(model, info, x, None, patch, stride, fill, batch_size, progress).top_class()
 
 
 def occlusion_feature_drop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, layer: str,
                            channel: int | None = None, patch: int | None = None, stride: int | None = None,
                            fill: float | Sequence[float] = 0.0, batch_size: int = 64,
-                           progress: bool | None = None) -> tuple[torch.Tensor, int]:
+                           progress: bool = False) -> tuple[torch.Tensor, int]:
     """Drop of one channel's total activation in ``layer`` per patch position, and that channel.
 
     ``channel`` defaults to the strongest channel on the unoccluded image (as in the paper).
@@ -274,11 +228,16 @@ def occlusion_feature_drop(model: nn.Module, info: ModelInfo | None, x: torch.Te
     return scan.feature_drop(c), c
 
 
-def map_extent(shape: tuple[int, int], patch: int, stride: int) -> tuple[float, float, float, float]:
-    """``imshow`` extent (left, right, bottom, top) that centres each cell of a map on its patch."""
-    gh, gw = shape
-    first = (patch - 1) / 2 - stride / 2  # pixel centres are integers, edges at -0.5
-    return (first, first + gw * stride, first + gh * stride, first)
+def cell_edges(size: int, patch: int, stride: int) -> torch.Tensor:
+    """(windows + 1,) pixel coordinates of the cell boundaries along one axis, to draw a map over its image.
+
+    Each cell is centred on its window's centre (pixel centres are integers); boundaries lie halfway
+    between neighbouring centres and half a spacing beyond the outer ones, so a regular grid gives
+    cells ``stride`` pixels wide and the extra edge window a narrower last cell.
+    """
+    centres = occlusion_windows(size, patch, stride)[0].double() + (patch - 1) / 2
+    gaps = centres.diff() if len(centres) > 1 else torch.tensor([float(stride)], dtype=torch.float64)
+    return torch.cat([centres[:1] - gaps[:1] / 2, (centres[:-1] + centres[1:]) / 2, centres[-1:] + gaps[-1:] / 2])
 
 
 # ----------------------------------------------------------------------------- drawing (matplotlib)
@@ -289,7 +248,8 @@ def _show(ax, image, scan: OcclusionScan, cells, title: str, colorbar: bool = Tr
     h, w = scan.input_hw
     cells = cells.detach().cpu().float().numpy() if isinstance(cells, torch.Tensor) else cells
     ax.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None)
-    im = ax.imshow(cells, extent=map_extent(tuple(cells.shape), scan.patch, scan.stride), **kwargs)
+    im = ax.pcolormesh(cell_edges(w, scan.patch, scan.stride).numpy(), cell_edges(h, scan.patch, scan.stride).numpy(),
+                       cells, **kwargs)
     if colorbar:
         plt.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     ax.set_xlim(-0.5, w - 0.5)
@@ -313,10 +273,10 @@ def draw_top_class(ax, image, scan: OcclusionScan, info: ModelInfo | None = None
     top = scan.top_class().cpu()
     colours = plt.get_cmap("tab10")
     _show(ax, image, scan, top % 10, "가장 확률이 높은 클래스", colorbar=False, cmap=colours, vmin=-0.5,
-          vmax=9.5, alpha=0.6, interpolation="nearest")
+          vmax=9.5, alpha=0.6)
     classes = sorted(set(top.flatten().tolist()))[:max_legend]
     label = info.label if info is not None else str
-    ax.legend(handles=[Patch(color=colours(c % 10), label=label(c)) for c in classes], fontsize=7,
+    ax.legend(handles=[Patch(color=colours(c % 10), label=label(c)) for c in classes], fontsize=9,
               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(classes)), frameon=False)
 
 

@@ -10,7 +10,7 @@ from torch import nn
 
 import convvis_lib as cv
 from convvis_lib.hooks import count_hooks
-from convvis_lib.occlusion import (cells_to_pixels, map_extent, occluded_copies, occlusion_feature_drop,
+from convvis_lib.occlusion import (cell_edges, cells_to_pixels, occluded_copies, occlusion_feature_drop,
                                    occlusion_map, occlusion_scan, occlusion_top_class, occlusion_windows)
 
 
@@ -41,11 +41,42 @@ def sigmoid(z: float) -> float:
 ONES = torch.ones(1, 1, 12, 12)
 
 
-def test_windows_are_the_valid_positions():
+def test_windows_are_the_valid_positions_plus_one_flush_with_the_edge():
     starts, stops = occlusion_windows(12, 4, 4)
-    assert starts.tolist() == [0, 4, 8] and stops.tolist() == [4, 8, 12]
+    assert starts.tolist() == [0, 4, 8] and stops.tolist() == [4, 8, 12]  # the stride lands on the edge
     starts, stops = occlusion_windows(28, 8, 6)
-    assert starts.tolist() == [0, 6, 12, 18] and stops.tolist() == [8, 14, 20, 26]
+    assert starts.tolist() == [0, 6, 12, 18, 20] and stops.tolist() == [8, 14, 20, 26, 28]
+
+
+@pytest.mark.parametrize("size, patch, stride", [(28, 7, 2), (28, 4, 1), (224, 32, 8), (224, 56, 16), (12, 5, 3),
+                                                 (12, 12, 5), (13, 3, 3)])
+def test_every_pixel_lies_in_a_window(size, patch, stride):
+    starts, stops = occlusion_windows(size, patch, stride)
+    covered = torch.zeros(size, dtype=torch.long)
+    for a, b in zip(starts.tolist(), stops.tolist()):
+        assert b - a == patch and 0 <= a and b <= size
+        covered[a:b] += 1
+    assert covered.min() >= 1
+    assert starts[:-1].tolist() == list(range(0, size - patch + 1, stride))[:len(starts) - 1]
+    assert len(starts) == math.ceil((size - patch) / stride) + 1
+
+
+class CornerNet(nn.Module):
+    """Logit 0 = sum of the pixels in the bottom-right 2x2 corner of a 12x12 image; logit 1 = 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([x[:, 0, 10:, 10:].sum((1, 2)), torch.zeros(len(x))], 1)
+
+
+def test_the_last_rows_and_columns_are_occluded_too():
+    # patch 4, stride 3 on 12 px: windows 0-3, 3-6, 6-9 and the edge window 8-11 (without it, 10-11 is never covered)
+    prob = occlusion_map(CornerNet(), None, ONES, 0, patch=4, stride=3)
+    assert prob.shape == (4, 4)
+    expected = torch.full((4, 4), sigmoid(4.0))
+    expected[3, 3] = sigmoid(0.0)  # only the edge window pair covers the corner, all of it
+    torch.testing.assert_close(prob, expected)
+    pix = cells_to_pixels(sigmoid(4.0) - prob, 4, 3, (12, 12))
+    assert pix[11, 11] > 0 and pix[10:, 10:].min() > 0 and pix[:8, :8].abs().max() == 0
 
 
 def test_map_is_hot_exactly_over_the_region():
@@ -130,22 +161,44 @@ def test_fashionnet_matches_a_naive_loop():
     assert count_hooks(model) == 0
 
 
-def test_cells_to_pixels_and_extent():
+def _naive_cells_to_pixels(cells: torch.Tensor, patch: int, stride: int, hw: tuple[int, int]) -> torch.Tensor:
+    """Loop over the windows, add each cell's value to its pixels, divide by the number of windows."""
+    sums, counts = torch.zeros(hw), torch.zeros(hw)
+    rows, cols = occlusion_windows(hw[0], patch, stride), occlusion_windows(hw[1], patch, stride)
+    for i, (r0, r1) in enumerate(zip(*rows)):
+        for j, (c0, c1) in enumerate(zip(*cols)):
+            sums[r0:r1, c0:c1] += cells[i, j]
+            counts[r0:r1, c0:c1] += 1
+    return sums / counts
+
+
+def test_cells_to_pixels():
     cells = torch.arange(9.0).view(3, 3)
     pix = cells_to_pixels(cells, 2, 1, (4, 4))
     assert pix[0, 0] == 0 and pix[0, 1] == 0.5 and pix[1, 1] == 2.0 and pix[3, 3] == 8
-    pix = cells_to_pixels(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), 2, 2, (5, 5))
-    assert pix[:4, :4].tolist()[1] == [1, 1, 2, 2] and pix[4].abs().sum() == 0 and pix[:, 4].abs().sum() == 0
-    assert map_extent((3, 3), 4, 4) == (-0.5, 11.5, 11.5, -0.5)
-    assert map_extent((5, 5), 4, 2) == (0.5, 10.5, 10.5, 0.5)  # centres 1.5, 3.5, ..., 9.5
+    cells = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    pix = cells_to_pixels(cells, 2, 2, (5, 5))  # windows 0-1, 2-3 and the edge window 3-4
+    assert pix[0].tolist() == [1, 1, 2, 2.5, 3] and pix[4, 4] == 9
+    torch.testing.assert_close(pix, _naive_cells_to_pixels(cells, 2, 2, (5, 5)))
+    cells = torch.rand(12, 6, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(cells_to_pixels(cells, 7, 2, (28, 17)), _naive_cells_to_pixels(cells, 7, 2, (28, 17)))
     with pytest.raises(cv.ConvVisError, match=r"allowed: shape \(3, 3\)"):
         cells_to_pixels(torch.zeros(2, 2), 2, 1, (4, 4))
+
+
+def test_cell_edges():
+    assert cell_edges(12, 4, 4).tolist() == [-0.5, 3.5, 7.5, 11.5]              # centres 1.5, 5.5, 9.5
+    assert cell_edges(12, 4, 2).tolist() == [0.5, 2.5, 4.5, 6.5, 8.5, 10.5]     # centres 1.5, 3.5, ..., 9.5
+    # 28 px, patch 7, stride 2: centres 3, 5, ..., 23 and the edge window's 24 -> a last cell 1 px wide
+    assert cell_edges(28, 7, 2).tolist() == [2.0, *range(4, 23, 2), 23.5, 24.5]
+    assert cell_edges(28, 28, 5).tolist() == [11.0, 16.0]
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(patch=0), r"patch 0 is not allowed; allowed: an int in 1\.\.12"),
     (dict(patch=13), r"patch 13 .*1\.\.12"),
-    (dict(stride=2.5), r"stride 2\.5 .*1\.\.12"),
+    (dict(stride=2.5), r"stride 2\.5 .*1\.\.1 \(at most the patch"),  # default patch: 12 // 7 = 1
+    (dict(patch=4, stride=5), r"stride 5 is not allowed; allowed: an int in 1\.\.4 \(at most the patch, so that every"),
     (dict(fill=[0.0, 1.0]), r"fill \[0\.0, 1\.0\] .*one per channel \(1 values\)"),
     (dict(layer="conv9"), r"unknown layer 'conv9'; allowed: 'feat'"),
 ])
@@ -178,7 +231,7 @@ def test_hooks_removed_and_mode_restored_after_an_error():
     assert count_hooks(model) == 0 and model.training and model.feat.training
 
 
-def test_progress_bar_only_for_large_inputs(capsys):
+def test_progress_bar_only_when_asked(capsys):
     occlusion_scan(RegionNet(), None, ONES, patch=4, stride=4)
     assert "occlusion" not in capsys.readouterr().err
     occlusion_scan(RegionNet(), None, ONES, patch=4, stride=4, progress=True)
@@ -191,7 +244,7 @@ def test_imagenet_model_with_random_weights(capsys):
         model, info = cv.load_model("alexnet", allow_random=True)
     x = cv.preprocess(info, cv.examples_for(info).images[0])
     scan = occlusion_scan(model, info, x, layer="conv5", patch=112, stride=112)
-    assert "occlusion" in capsys.readouterr().err  # 224x224: progress bar on by default
+    assert "occlusion" not in capsys.readouterr().err  # no progress bar by default (none in stored outputs)
     assert scan.probs.shape == (2, 2, 1000) and scan.feature.shape == (2, 2, 256)
     torch.testing.assert_close(scan.probs.sum(-1), torch.ones(2, 2))
     assert scan.top_class().shape == (2, 2) and count_hooks(model) == 0
@@ -211,32 +264,28 @@ def test_drawing_panels_shows_the_numbers():
     titles = [ax.get_title() for ax in axes]
     assert titles[1] == f"p(티셔츠/탑): 원래 {scan.base_probs[0]:.2f}, 최저 {scan.prob(0).min():.2f}"
     assert titles[3] == f"conv3 채널 {scan.strongest_channel()}의 활성화 감소량"
-    assert axes[1].get_images()[1].get_extent() == [-0.5, 27.5, 27.5, -0.5]  # 4 cells of 7 px tile the image
+    mesh = axes[1].collections[0].get_coordinates()  # 4 cells of 7 px tile the image
+    assert mesh[0, :, 0].tolist() == [-0.5, 6.5, 13.5, 20.5, 27.5] and mesh[:, 0, 1].tolist() == mesh[0, :, 0].tolist()
     plt.close(fig)
 
 
-def test_prebuilt_and_buffered_scans_agree(monkeypatch, fashion, sample):
-    """Small inputs build every copy at once, large ones reuse a batch buffer: same numbers either way."""
-    from convvis_lib import occlusion
+def test_fashionnet_edge_windows_match_a_naive_loop(fashion, sample):
+    """A grid whose stride misses the edge (28 px, patch 6, stride 4): the library equals a loop over the
+    hand-listed windows 0, 4, ..., 20 and 22, and batching does not change the numbers."""
     model, info = fashion
     x = cv.preprocess(info, sample.images[:1])
-    prebuilt = occlusion_scan(model, info, x, "conv2", patch=6, stride=3, batch_size=7)
-    monkeypatch.setattr(occlusion, "PREBUILT_BYTES", 0)
-    buffered = occlusion_scan(model, info, x, "conv2", patch=6, stride=3, batch_size=7)
-    torch.testing.assert_close(prebuilt.probs, buffered.probs)
-    torch.testing.assert_close(prebuilt.feature, buffered.feature)
-
-
-def test_cached_grid_masks_are_not_changed_by_scans():
-    """The per-grid masks are cached across calls (a widget rescans one grid): scans must leave them intact."""
-    from convvis_lib.occlusion import _scan_masks
-    before = [m.clone() for m in _scan_masks(12, 12, 4, 4, torch.device("cpu"))]
-    first = occlusion_map(RegionNet(), None, ONES, 0, patch=4, stride=4, fill=-1.0)
-    second = occlusion_map(RegionNet(), None, ONES, 0, patch=4, stride=4, fill=-1.0)
-    torch.testing.assert_close(first, second)
-    for cached, copy in zip(_scan_masks(12, 12, 4, 4, torch.device("cpu")), before):
-        assert torch.equal(cached, copy)
-    assert before[0].shape == (10, 12) and before[0][0].sum() == 0  # 9 positions + the clean image
+    scan = occlusion_scan(model, info, x, "conv2", patch=6, stride=4, batch_size=7)
+    starts = [0, 4, 8, 12, 16, 20, 22]
+    assert scan.probs.shape == (7, 7, 10)
+    with torch.no_grad():
+        for i, top in enumerate(starts):
+            for j, left in enumerate(starts):
+                xo = x.clone()
+                xo[..., top:top + 6, left:left + 6] = 0.0
+                torch.testing.assert_close(scan.probs[i, j], model(xo).softmax(-1)[0])
+    whole = occlusion_scan(model, info, x, "conv2", patch=6, stride=4, batch_size=1000)
+    torch.testing.assert_close(scan.probs, whole.probs)
+    torch.testing.assert_close(scan.feature, whole.feature)
 
 
 @pytest.mark.parametrize("fill", [math.nan, math.inf, "grey", [0.0, math.nan]])
