@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -93,32 +91,6 @@ def deprocess(info: ModelInfo, x: torch.Tensor) -> np.ndarray:
 
 
 NON_FINITE = "input batch contains NaN or Inf values"
-DEFERRED_FINITE_CHECK = {"cuda"}  # device types on which checked_input reads the NaN/Inf test at exit
-
-
-@contextmanager
-def checked_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None) -> Iterator[None]:
-    """:func:`check_input` around a block of work on ``x``.
-
-    On a GPU the NaN/Inf test is queued at entry and read at exit, so the host does not wait for the
-    GPU before queuing the work (a round trip of about 0.1 ms, as long as a small model's forward
-    pass on a launch-bound GPU). If the test fails, the block's result is dropped and the same
-    error is raised, also when the block itself raised because of the bad values.
-    """
-    if not (isinstance(x, torch.Tensor) and x.device.type in DEFERRED_FINITE_CHECK):
-        check_input(info, x, model)
-        yield
-        return
-    check_input(info, x, model, finite=False)
-    peak = _peak(x)  # queued now, read below
-    try:
-        yield
-    except Exception:
-        if not math.isfinite(peak):
-            raise ConvVisError(NON_FINITE) from None
-        raise
-    if not math.isfinite(peak):
-        raise ConvVisError(NON_FINITE)
 
 
 def _peak(x: torch.Tensor) -> torch.Tensor:
@@ -130,11 +102,10 @@ def _peak(x: torch.Tensor) -> torch.Tensor:
     return x.abs().amax()
 
 
-def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None, finite: bool = True) -> None:
+def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None) -> None:
     """Raise a clear error unless ``x`` is a finite float batch of the model's input shape.
 
-    With ``model`` given, ``x`` must also have its parameters' dtype and device. ``finite=False``
-    skips the NaN/Inf test (for :func:`checked_input`, which does it without a GPU round trip).
+    With ``model`` given, ``x`` must also have its parameters' dtype and device.
     """
     if not isinstance(x, torch.Tensor):
         hint = " (load it with convvis_lib.imageio.load_image first)" if isinstance(x, (str, Path)) else ""
@@ -150,7 +121,7 @@ def check_input(info: ModelInfo | None, x, model: torch.nn.Module | None = None,
         raise ConvVisError(f"expected dtype {want}; got {x.dtype} (use x.to({want}) or preprocess())")
     if param is not None and x.device != param.device:
         raise ConvVisError(f"x is on {x.device} but the model is on {param.device}; use x.to({str(param.device)!r})")
-    if finite and not math.isfinite(_peak(x)):
+    if not math.isfinite(_peak(x)):
         raise ConvVisError(NON_FINITE)
     if info is not None:
         c, h, w = info.input_size
