@@ -53,7 +53,7 @@ def bench_model(name: str, device: torch.device, rounds: int) -> list[Row]:
     model = model.to(device).eval()
     x = _image(info, device)
     h, w = x.shape[-2:]
-    n = ((h - window) // stride + 1) * ((w - window) // stride + 1) + 1  # + the unoccluded image
+    n = len(occlusion.occlusion_windows(h, window, stride)[0]) * len(occlusion.occlusion_windows(w, window, stride)[0]) + 1
     fns = {"ours": lambda: occlusion.occlusion_map(model, info, x, 0, patch=window, stride=stride, batch_size=BATCH,
                                                    progress=False),
            "floor": _floor(model, x, n, BATCH)}

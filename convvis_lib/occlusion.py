@@ -301,7 +301,7 @@ def draw_occlusion_panels(axes, image, scan: OcclusionScan, cls: int, info: Mode
     ax = axes[0]
     ax.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None)
     ax.add_patch(Rectangle((-0.5, -0.5), scan.patch, scan.patch, color=mean, ec="w", lw=0.5))
-    ax.set_title(f"입력 ({scan.patch}×{scan.patch} 패치, 간격 {scan.stride})", fontsize=9, y=1.0)
+    ax.set_title(f"입력 ({scan.patch}×{scan.patch} 패치, 보폭 {scan.stride})", fontsize=9, y=1.0)
     ax.axis("off")
     draw_class_probability(axes[1], image, scan, cls, info)
     draw_top_class(axes[2], image, scan, info)
