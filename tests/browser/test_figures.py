@@ -112,12 +112,23 @@ def test_figure_text_at_least_9px(figure_sizes, doc):
     assert not bad, f"{len(bad)} of {len(figures)} figures on {doc} have text under {MIN_TEXT_PX} px:\n" + "\n".join(bad)
 
 
-PHONE_JS = """() => ({page: document.documentElement.scrollWidth, window: window.innerWidth,
-  wide: [...document.querySelectorAll('main *')].filter(e => {
-      const r = e.getBoundingClientRect();
-      return r.right > window.innerWidth + 1 && getComputedStyle(e).position !== 'fixed'
-        && !e.closest('.highlight, .math, mjx-container, .table-wrapper, table, pre, .MathJax');
-    }).slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 50))})"""
+# The page's width, and what makes it wider than the window: from <body> down, the child whose hiding brings the
+# page back inside the window (the deepest such element is named; often a long unbreakable word or formula).
+PHONE_JS = """() => {
+  const width = () => document.documentElement.scrollWidth, W = window.innerWidth, page = width();
+  let node = document.body, culprit = null;
+  while (node && page > W) {
+    const next = [...node.children].find(k => {
+      const old = k.style.display; k.style.display = 'none';
+      const fits = width() <= W; k.style.display = old;
+      return fits;
+    });
+    if (!next) break;
+    culprit = node = next;
+  }
+  const where = culprit ? culprit.tagName + '.' + culprit.className + ': ' + (culprit.textContent || '').trim().slice(0, 120) : null;
+  return {page, window: W, culprit: where};
+}"""
 
 
 @pytest.mark.parametrize("doc", PAGES)
@@ -127,7 +138,7 @@ def test_no_sideways_scroll_on_a_phone(open_page, doc):
         r = page.evaluate(PHONE_JS)
     finally:
         page.context.close()
-    assert r["page"] <= r["window"], f"{doc} is {r['page']} px wide in a {r['window']}-px window: {r['wide']}"
+    assert r["page"] <= r["window"], f"{doc} is {r['page']} px wide in a {r['window']}-px window: {r['culprit']}"
 
 
 MATH_JS = """() => {
@@ -147,8 +158,10 @@ RAW_MATH = re.compile(r"\$[^$\n]{1,120}?\$|\\\(|\\\[")
 def test_math_is_typeset_and_not_cut_off(open_page, doc):
     page, _ = open_page(f"{doc}.html", viewport=DESKTOP)
     try:
-        page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise", timeout=5000)
-        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        # MathJax loads deferred: wait until it has started (pages with math), then until its first typeset ends
+        page.wait_for_function("() => !document.querySelector('.math') || (window.MathJax && MathJax.startup"
+                               " && MathJax.startup.promise)", timeout=30000)
+        page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
         r = page.evaluate(MATH_JS)
     finally:
         page.context.close()
