@@ -1,6 +1,7 @@
 """Figure output: one dpi, the smallest drawn text recorded in the image, grids that fit the book's column."""
 from __future__ import annotations
 
+import base64
 import io
 
 import matplotlib
@@ -74,3 +75,21 @@ def test_image_grid_fits_the_column_with_legible_titles():
     width = Image.open(io.BytesIO(png)).size[0]
     assert width <= 688
     assert plot.recorded_fonts(png)["min_font_px"] >= plot.MIN_FONT_PT * plot.FIGURE_DPI / 72 - 1e-9
+
+
+def test_ipython_shows_figures_through_figure_png():
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    try:
+        assert plot.install_png_formatter()
+        fig, ax = plt.subplots(figsize=(2, 1.5))
+        ax.set_title("표시", fontsize=12)
+        ax.tick_params(labelsize=11)
+        data, _ = shell.display_formatter.format(fig)
+        png = data["image/png"]
+        png = png if isinstance(png, bytes) else base64.b64decode(png)
+        record = plot.recorded_fonts(png)
+        assert record["min_font_px"] == pytest.approx(11 * plot.FIGURE_DPI / 72, abs=0.01)  # the tick labels
+        assert Image.open(io.BytesIO(png)).info["dpi"][0] == pytest.approx(plot.FIGURE_DPI, abs=0.1)
+    finally:
+        InteractiveShell.clear_instance()
