@@ -80,3 +80,27 @@ def test_browser_stem_query_finds_pages_with_particles(open_page, page_texts):
                       if re.search(rf"(?<![{HANGUL}])필터[{HANGUL}]", text)}
     found = set(search_results(open_page, "필터"))
     assert only_inflected and only_inflected <= found, (sorted(only_inflected - found), sorted(found))
+
+
+def search_listing(open_page, query: str) -> list[tuple[str, str]]:
+    """(page, snippet) of every result, in the order the search page lists them."""
+    page, log = open_page(f"search.html?q={query}")
+    try:
+        page.wait_for_selector("#search-results .search-summary:not(:empty)", timeout=15000)
+        rows = page.eval_on_selector_all("#search-results ul.search li", """items => items.map(li => {
+            const a = li.querySelector('a'); const p = li.querySelector('p');
+            return [a ? a.getAttribute('href') : '', p ? p.textContent : ''];
+        })""")
+        assert log["page_errors"] == [] and log["console_errors"] == [], log
+    finally:
+        page.context.close()
+    return [(h.split("#")[0].split("?")[0].removesuffix(".html"), s) for h, s in rows]
+
+
+def test_chapter_about_a_word_ranks_first_and_the_glossary_once(open_page):
+    results = search_listing(open_page, "적대적")
+    pages = [doc for doc, _ in results]
+    assert pages and pages[0] == "notebooks/09_fooling", pages[:5]
+    assert pages.count("book/glossary") <= 1, pages
+    raw = [s for _, s in results if "\\(" in s or "\\[" in s]
+    assert not raw, f"search snippets with raw TeX: {raw[:3]}"
