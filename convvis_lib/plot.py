@@ -157,8 +157,9 @@ def recorded_fonts(image: bytes) -> dict | None:
         return json.loads(info[FONT_KEY])
     comment = info.get("comment", b"")
     comment = comment.decode("ascii", "replace") if isinstance(comment, bytes) else comment
-    if comment.startswith(FONT_KEY + "="):
-        return json.loads(comment[len(FONT_KEY) + 1:])
+    for line in comment.splitlines():  # "key=value" lines (a converted PNG keeps its other text chunks too)
+        if line.startswith(FONT_KEY + "="):
+            return json.loads(line[len(FONT_KEY) + 1:])
     return None
 
 

@@ -93,3 +93,20 @@ def test_ipython_shows_figures_through_figure_png():
         assert Image.open(io.BytesIO(png)).info["dpi"][0] == pytest.approx(plot.FIGURE_DPI, abs=0.1)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_record_survives_postbuild_conversion_to_jpeg():
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "scripts"))
+    from postbuild import compact_image
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.imshow(np.random.default_rng(1).random((64, 64, 3)))
+    ax.set_title("사진", fontsize=10)
+    png = plot.figure_image(fig)
+    assert "Software" in Image.open(io.BytesIO(png)).info  # matplotlib's own text chunk is there too
+    _, small = compact_image(png, allow_jpeg=True)
+    assert plot.recorded_fonts(small) == plot.recorded_fonts(png)
+    buf = io.BytesIO()  # what postbuild writes when a figure becomes a JPEG: every text chunk as a comment line
+    Image.open(io.BytesIO(png)).convert("RGB").save(buf, format="JPEG", comment=(
+        "Software=matplotlib\n" + plot.FONT_KEY + "=" + Image.open(io.BytesIO(png)).info[plot.FONT_KEY]).encode())
+    assert plot.recorded_fonts(buf.getvalue()) == plot.recorded_fonts(png)
