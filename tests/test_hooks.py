@@ -83,9 +83,13 @@ def test_bad_inputs_are_rejected_clearly(fashion):
 
 def test_works_on_a_plain_module_without_info():
     net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
-    with cv.capture_activations(net, None, "1") as acts:
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        net[0].bias.zero_()
+    with cv.capture_activations(net, None, ["0", "1"]) as acts:
         net(torch.tensor([[1.0, -1.0]]))
-    assert acts["1"].shape == (1, 2)
+    assert acts["0"].tolist() == [[1.0, -1.0]]   # the Linear's output, negative value kept
+    assert acts["1"].tolist() == [[1.0, 0.0]]    # the ReLU's output, not its input
 
 
 def test_eval_mode_leaves_an_eval_model_untouched(fashion, monkeypatch):

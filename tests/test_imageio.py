@@ -86,10 +86,13 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
 
 def test_exif_rotation_is_applied(tmp_path):
     img = Image.new("RGB", (20, 10), (0, 0, 0))
+    img.paste((255, 255, 255), (0, 0, 4, 4))   # a white block in the stored top-left corner
     exif = Image.Exif()
     exif[0x0112] = 6                      # "rotate 90 CW to display"
-    out = load_image(_save(tmp_path, "r.jpg", img, exif=exif))
+    out = load_image(_save(tmp_path, "r.png", img, exif=exif))
     assert out.shape == (20, 10, 3)
+    # rotated 90 degrees clockwise, the stored top-left corner is shown at the top right
+    assert out[:4, -4:].min() > 200 and out[-4:, :4].max() < 50 and out[:4, :4].max() < 50
 
 
 def test_animated_gif_gives_first_frame(tmp_path):

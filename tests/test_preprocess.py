@@ -44,6 +44,19 @@ def test_imagenet_path_resizes_crops_and_handles_gray_rgba_uint16():
     assert back.shape == (224, 224, 3) and 0 <= back.min() and back.max() <= 1
 
 
+def test_imagenet_path_equals_resize_256_then_centre_crop_224():
+    """Independent reference (torchvision's resize and crop): short side to 256, long side in proportion
+    (rounded), the centre 224x224, then (x - mean) / std per channel."""
+    from torchvision.transforms.v2 import functional as TF
+    from convvis_lib.models import ModelInfo, IMAGENET_MEAN, IMAGENET_STD
+    info = ModelInfo("x", "imagenet", ("a",), ("a",), (3, 224, 224), IMAGENET_MEAN, IMAGENET_STD)
+    photo = cv.sample_photo("chelsea")  # 300x451
+    t = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
+    resized = TF.resize(t, [256, round(451 * 256 / 300)], antialias=True)
+    expected = TF.normalize(resized[:, 16:240, 80:304], IMAGENET_MEAN, IMAGENET_STD)
+    torch.testing.assert_close(cv.preprocess(info, photo)[0], expected, atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("bad, match", [
     (np.zeros((28, 28, 5), np.uint8), "too small"),  # read as 28 images of 28x5
     (np.zeros((2, 3, 28, 28), np.uint8), "shape"),
