@@ -10,11 +10,11 @@ from convvis_lib import gradients
 
 from common import Row, device_from_env, fmt_s, paired, ratio
 
-BATCHES = {"fashionnet": 64, "alexnet": 16, "resnet18": 16}  # ImageNet: the realistic size of issue 12
+BATCHES = {"fashionnet": 64, "alexnet": 16, "resnet18": 16, "efficientnet_lite0": 16}  # ImageNet: the realistic size of issue 12
 # on a GPU the small batches above are launch-bound (the host's per-op cost sets the time), so the
 # ImageNet models are also timed at a batch that gives the GPU work: the fixed cost per call shows
 # as the difference between the two ratios
-GPU_BATCHES = {"alexnet": 64, "resnet18": 64}
+GPU_BATCHES = {"alexnet": 64, "resnet18": 64, "efficientnet_lite0": 64}
 GOAL = 1.1
 
 
@@ -29,7 +29,7 @@ def _plain(model, x: torch.Tensor, cls: int):
 
 
 def bench_model(name: str, device: torch.device, rounds: int, n: int | None = None) -> list[Row]:
-    model, info = cv.load_model(name, pretrained=name == "fashionnet")
+    model, info = cv.load_model(name, pretrained=name in ("fashionnet", "efficientnet_lite0"))
     model = model.to(device).eval()
     images = cv.examples_for(info).images
     n = n or BATCHES[name]

@@ -15,7 +15,7 @@ from convvis_lib import occlusion
 from common import Row, device_from_env, fmt_s, paired, ratio
 
 # model: (window, stride); ImageNet at 224x224 as in the issue, fashionnet over every 4x4 window
-CONFIGS = {"fashionnet": (4, 1), "alexnet": (32, 8), "resnet18": (32, 8)}
+CONFIGS = {"fashionnet": (4, 1), "alexnet": (32, 8), "resnet18": (32, 8), "efficientnet_lite0": (32, 8)}
 BATCH = 64
 FLOOR_GOAL, CAPTUM_GOAL = 1.15, 1.0
 
@@ -49,7 +49,7 @@ def _captum(model, x: torch.Tensor, window: int, stride: int, batch: int):
 
 def bench_model(name: str, device: torch.device, rounds: int) -> list[Row]:
     window, stride = CONFIGS[name]
-    model, info = cv.load_model(name, pretrained=name == "fashionnet")
+    model, info = cv.load_model(name, pretrained=name in ("fashionnet", "efficientnet_lite0"))
     model = model.to(device).eval()
     x = _image(info, device)
     h, w = x.shape[-2:]
