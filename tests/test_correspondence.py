@@ -227,3 +227,22 @@ def test_efficientnet_lite0_identity_pair_and_layers():
     feats = co.dense_features(model, info, co.normalise(info, img[None]), "block3")
     assert feats.shape[-2:] == (72, 96) and torch.allclose(feats.norm(dim=1), torch.ones(1, 72, 96), atol=1e-4)
     assert count_hooks(model) == 0
+
+
+def test_affine_truth_follows_the_image_content(sample):
+    """Independent of warp_points: for a pure shift, every keypoint's true position moves by the same vector,
+    and that vector equals how far the image's intensity centroid moved (images padded so nothing leaves the frame)."""
+    info = cv.load_model("fashionnet")[1]
+    imgs = torch.nn.functional.pad(cv.pixels.to_pixels(info, sample.images[:6]), (6, 6, 6, 6))
+    pairs = co.affine_pairs(imgs, n_points=6, max_angle=0.0, scales=(1.0, 1.0), max_shift=3, seed=1)
+
+    def centroid(im: torch.Tensor) -> np.ndarray:
+        a = im.mean(0).numpy()
+        ys, xs = np.mgrid[:a.shape[0], :a.shape[1]]
+        return np.array([(a * xs).sum() / a.sum(), (a * ys).sum() / a.sum()])
+
+    for p in pairs:
+        shift = p.truth - p.points
+        assert len(p.points) >= 3 and np.ptp(shift, axis=0).max() < 1e-6   # one vector for all keypoints
+        assert np.abs(shift[0]).max() > 0.05                                # the pair really moved
+        np.testing.assert_allclose(shift[0], centroid(p.b) - centroid(p.a), atol=1e-3)
