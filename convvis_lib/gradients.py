@@ -3,8 +3,9 @@
 * **Saliency** -- Simonyan, Vedaldi & Zisserman (2014), "Deep Inside Convolutional Networks: Visualising
   Image Classification Models and Saliency Maps", https://arxiv.org/abs/1312.6034: the map is
   ``max_c |d S / d x_c|`` for a class score ``S`` (the logit), and class model visualisation is gradient
-  ascent on ``S(x) - l2 ||x||^2`` (with the jitter and blur of Yosinski et al. (2015), "Understanding
-  Neural Networks Through Deep Visualization", https://arxiv.org/abs/1506.06579).
+  ascent on ``S(x) - l2 ||x||^2``, here with the periodic blur of Yosinski et al. (2015), "Understanding
+  Neural Networks Through Deep Visualization", https://arxiv.org/abs/1506.06579, and the random jitter of
+  Mordvintsev, Olah & Tyka (2015), "Inceptionism" (Google Research blog, DeepDream).
 * **DeconvNet** -- Zeiler & Fergus (2014), "Visualizing and Understanding Convolutional Networks",
   https://arxiv.org/abs/1311.2901 (ECCV 2014, doi:10.1007/978-3-319-10590-1_53).
 * **Guided backpropagation** -- Springenberg, Dosovitskiy, Brox & Riedmiller (2015), "Striving for
@@ -279,8 +280,9 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
     """Image that maximises ``S(x) - l2 * ||x||^2`` by gradient ascent (class model visualisation).
 
     Simonyan, Vedaldi & Zisserman (2014), https://arxiv.org/abs/1312.6034, section 2: ``S`` is the
-    class logit (``target``); the jitter and the periodic blur that keep the image natural-looking
-    are from Yosinski et al. (2015), https://arxiv.org/abs/1506.06579. One step is
+    class logit (``target``). The periodic Gaussian blur is one of Yosinski et al.'s (2015) regularisers
+    (https://arxiv.org/abs/1506.06579); the random jitter comes from DeepDream (Mordvintsev, Olah & Tyka,
+    2015, "Inceptionism"). Both keep the image natural-looking. One step is
     ``x <- clip(x + lr * g / mean|g|)`` with ``g = d(S - l2 ||x||^2)/dx`` taken on the shifted image.
 
     Starts from the dataset mean (``init="mean"``, 0 after normalisation, as in the paper) or from
