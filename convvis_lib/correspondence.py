@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .hooks import layer_function
+from .hooks import layer_function, model_device
 from .inversion import threads_for
 from .models import ModelInfo
 from .pixels import normalize_pixels
@@ -56,7 +56,7 @@ def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:
 
     Fully connected layers and global pooling (1×1) have no positions to match.
     """
-    x = torch.zeros((1, *info.input_size), device=next(model.parameters()).device)
+    x = torch.zeros((1, *info.input_size), device=model_device(model))
     names = []
     for layer in info.layer_names:
         with layer_function(model, info, layer) as f, torch.no_grad():
@@ -300,7 +300,7 @@ def stereo_pair(downscale: int = 4, n_points: int = 40) -> Pair:
 def pair_features(model: nn.Module, info: ModelInfo, pair: Pair, layer: str,
                   patch: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
     """Dense unit-length features ``(D, H, W)`` of both images of a pair at ``layer``."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     with threads_for(pair.a):
         fa, fb = (dense_features(model, info, normalise(info, img[None].to(device)), layer, patch)[0]
                   for img in (pair.a, pair.b))
@@ -333,7 +333,7 @@ def _same_size(pairs: Sequence[Pair]) -> list[list[Pair]]:
 def match_pairs(model: nn.Module, info: ModelInfo, pairs: Sequence[Pair], layer: str, patch: int = 5,
                 chunk: int = 64) -> list[np.ndarray]:
     """Predicted positions in B of each pair's keypoints (all pairs of one size), ``chunk`` pairs per batch."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     out: list[np.ndarray] = []
     for s in range(0, len(pairs), chunk):
         part = pairs[s:s + chunk]

@@ -20,7 +20,7 @@ from torch import nn
 
 from .attributes import confusion_matrix, top_confusions
 from .errors import ConvVisError
-from .hooks import eval_mode
+from .hooks import eval_mode, model_device
 from .models import ModelInfo
 from .plot import no_text_png
 from .preprocess import preprocess
@@ -180,7 +180,7 @@ def make_quiz(model: nn.Module, info: ModelInfo, examples, n: int = 20, seed: in
         raise ConvVisError(f"n={n!r} out of range; allowed: 1..{len(pool)}")
     idx = _pick(labels, pool, int(n), np.random.default_rng(seed), stratified)
     images = [examples.images[i] for i in idx]
-    x = preprocess(info, images).to(next(model.parameters()).device)
+    x = preprocess(info, images).to(model_device(model))
     with eval_mode(model), torch.inference_mode():
         preds = model(x).argmax(1).cpu().numpy()
     return LabelQuiz(images, labels[idx], preds, [info.label(c) for c in range(info.num_classes)], idx)

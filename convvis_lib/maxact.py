@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import capture_activations, eval_mode
+from .hooks import capture_activations, eval_mode, model_device
 from .models import ModelInfo, get_module
 from .preprocess import check_input, deprocess, preprocess
 from .receptive_field import Box, crop_box, receptive_field
@@ -126,7 +126,7 @@ def top_k(model: nn.Module, info: ModelInfo, data: torch.Tensor | Batches, layer
     batches = tensor_batches(data, batch_size=batch_size) if isinstance(data, torch.Tensor) else data
     running = {n: RunningTopK(k) for n in names}
     sizes: dict[str, tuple[int, int] | None] = {}
-    device = next(model.parameters()).device
+    device = model_device(model)
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, names) as acts:
         for x, ids in batches:
             check_input(info, x, model)
@@ -162,7 +162,7 @@ def random_directions(num_channels: int, count: int, seed: int = 0) -> torch.Ten
 def layer_shape(model: nn.Module, info: ModelInfo, layer: str) -> tuple[int, ...]:
     """Shape of one image's activation at ``layer``: ``(C, H, W)`` or ``(C,)`` (one forward pass on zeros)."""
     get_module(model, info, layer)
-    device = next(model.parameters()).device
+    device = model_device(model)
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, layer) as acts:
         model(torch.zeros((1, *info.input_size), device=device))
     return tuple(acts[layer].shape[1:])
