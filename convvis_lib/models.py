@@ -160,12 +160,18 @@ def fashionnet_weights_path() -> Path:
 def _load_fashionnet(pretrained: bool) -> tuple[nn.Module, ModelInfo]:
     model = FashionNet()
     if pretrained:
-        from safetensors.torch import load_file
-        path = fashionnet_weights_path()
-        if not path.is_file():
-            raise WeightsUnavailableError(f"{path} is missing; run `python -m convvis_lib.train` to create it")
-        model.load_state_dict(load_file(str(path)))
+        load_safetensors(model, fashionnet_weights_path(), "run `python -m convvis_lib.train` to create it")
     return model.eval(), _fashion_info(pretrained)
+
+
+def load_safetensors(model: nn.Module, path: Path, how_to_make: str) -> nn.Module:
+    """Load a ``.safetensors`` state dict into ``model`` (strict: every key must match); a missing file raises
+    :class:`WeightsUnavailableError` that says ``how_to_make`` it."""
+    from safetensors.torch import load_file
+    if not path.is_file():
+        raise WeightsUnavailableError(f"{path} is missing; {how_to_make}")
+    model.load_state_dict(load_file(str(path)))
+    return model
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,11 @@
-"""Pixel space <-> normalised model input, for methods that edit images in [0, 1] (attributes, adversarial)."""
+"""Pixel space <-> normalised model input, pixel bounds and Gaussian blur: the image arithmetic that several
+techniques share (class model visualisation, attributes, adversarial, faithfulness)."""
 from __future__ import annotations
 
+import math
+
 import torch
+import torchvision.transforms.functional as TF
 
 from .errors import ConvVisError
 from .models import ModelInfo
@@ -34,8 +38,12 @@ def from_normalized(info: ModelInfo, x: torch.Tensor) -> torch.Tensor:
     return x * std + mean
 
 
-def pixel_bounds(info: ModelInfo, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised values of pixel 0 and pixel 1, shaped (1, C, 1, 1) like ``like``."""
+def pixel_bounds(info: ModelInfo | None, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised values of pixel 0 and pixel 1, shaped (1, C, 1, 1) like ``like``; without ``info``
+    (a bare model, no known normalisation) -inf and +inf, i.e. no bounds."""
+    if info is None:
+        inf = torch.full((1, like.shape[1], 1, 1), torch.inf, dtype=like.dtype, device=like.device)
+        return -inf, inf
     mean, std = _stats(info, like)
     return (0 - mean) / std, (1 - mean) / std
 
@@ -58,3 +66,16 @@ def check_pixels(info: ModelInfo | None, pixels) -> None:
         raise ConvVisError(f"{info.name} expects {info.input_size[0]} channel(s); got shape {tuple(pixels.shape)}")
     if not torch.isfinite(pixels).all():
         raise ConvVisError("pixel batch contains NaN or Inf values")
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur each channel of a batch (N, C, H, W) with a Gaussian of std ``sigma`` pixels (reflect padding).
+
+    The kernel reaches 3 sigma (at least 1 pixel), cut to the image side - 1 where the image is smaller.
+    """
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
+        raise ConvVisError(f"blur sigma {sigma!r} is not allowed; allowed: a finite number > 0")
+    radius = min(max(1, math.ceil(3 * sigma)), min(x.shape[-2:]) - 1)
+    if radius < 1:
+        return x.clone()
+    return TF.gaussian_blur(x, kernel_size=[2 * radius + 1] * 2, sigma=[float(sigma)] * 2)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import layer_function
+from .hooks import layer_function, model_device
 from .models import ModelInfo, get_module
 
 Box = tuple[int, int, int, int]  # top, left, bottom, right (inclusive pixel indices)
@@ -186,7 +186,7 @@ def gradient_receptive_fields(model: nn.Module, info: ModelInfo, layer: str,
     """:func:`gradient_receptive_field` for several ``(row, col)`` positions, with one model copy."""
     get_module(model, info, layer)
     twin = _positive_copy(model)
-    device = next(twin.parameters()).device
+    device = model_device(twin)
     x = torch.ones((1, *info.input_size), device=device, requires_grad=True)
     with layer_function(twin, info, layer) as forward:
         act = forward(x)

@@ -1,5 +1,4 @@
-"""Plotting helpers: Korean font, figure output (one dpi, font sizes recorded), image and filter grids,
-heatmap overlays."""
+"""Figure output: Korean font, one dpi, PNG/JPEG with the smallest drawn text recorded."""
 from __future__ import annotations
 
 import contextlib
@@ -10,19 +9,14 @@ import json
 import struct
 import zlib
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import matplotlib
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 KOREAN_FONT = "NanumGothic"
-HEATMAP_CMAP = "inferno"
-DIVERGING_CMAP = "RdBu_r"
 # One dpi for every figure a chapter shows, drawn inline or pre-rendered for a widget view. At 100 dpi a
 # figure 6.8 in wide is 680 px and fits the book's 688-px text column unscaled, and a 9-pt text is 12.5 px.
 FIGURE_DPI = 100
@@ -163,75 +157,3 @@ def recorded_fonts(image: bytes) -> dict | None:
     return None
 
 
-def _to_numpy(a) -> np.ndarray:
-    return a.detach().cpu().float().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-
-
-def normalize(a, per_item: bool = False) -> np.ndarray:
-    """Scale to [0, 1]: over the whole array, or each item (first axis) on its own."""
-    a = _to_numpy(a).astype(np.float32)
-    axes = tuple(range(1, a.ndim)) if per_item else None
-    lo, hi = a.min(axis=axes, keepdims=True), a.max(axis=axes, keepdims=True)
-    return (a - lo) / np.maximum(hi - lo, 1e-12)
-
-
-def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int = 8,
-               cmap: str = "gray", size: float = 1.4, suptitle: str | None = None,
-               vmin: float | None = None, vmax: float | None = None) -> plt.Figure:
-    """Show images (HxW or HxWx3 each) in a grid with optional titles.
-
-    ``size`` (inches per image) shrinks so that the figure is at most :data:`MAX_FIGURE_WIDTH_IN` wide.
-    """
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = int(np.ceil(n / ncols))
-    size = min(size, MAX_FIGURE_WIDTH_IN / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.1 + (0.4 if suptitle else 0)),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(_to_numpy(images[i]), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=MIN_FONT_PT)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
-
-
-def filter_grid(weights, normalization: str = "per_filter", ncols: int = 16, size: float = 0.6,
-                title: str | None = None) -> plt.Figure:
-    """Show conv filters (out, in, kh, kw). RGB filters are shown in colour, others channel-averaged.
-
-    ``normalization`` is ``"per_filter"`` (each filter stretched to [0, 1]) or
-    ``"shared"`` (one scale for all, so magnitudes compare).
-    """
-    if normalization not in ("per_filter", "shared"):
-        raise ValueError(f"unknown normalization {normalization!r}; allowed: 'per_filter', 'shared'")
-    w = _to_numpy(weights)
-    if w.ndim != 4:
-        raise ValueError(f"expected conv weights (out, in, kh, kw); got shape {w.shape}")
-    w = w.transpose(0, 2, 3, 1) if w.shape[1] == 3 else w.mean(axis=1)
-    w = normalize(w, per_item=normalization == "per_filter")
-    return image_grid(list(w), ncols=ncols, size=size, suptitle=title)
-
-
-def heatmap_overlay(ax: plt.Axes, image, heatmap, alpha: float = 0.5, cmap: str = HEATMAP_CMAP,
-                    title: str | None = None) -> None:
-    """Draw ``image`` with ``heatmap`` (any size; stretched over the image) on top."""
-    img = _to_numpy(image)
-    ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
-    h, w = img.shape[:2]
-    ax.imshow(_to_numpy(heatmap), cmap=cmap, alpha=alpha, extent=(-0.5, w - 0.5, h - 0.5, -0.5),
-              interpolation="bilinear")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=MIN_FONT_PT)
-
-
-def activation_grid(act, ncols: int = 16, size: float = 0.7, title: str | None = None, max_maps: int = 64) -> plt.Figure:
-    """Show the channels of one activation (C, H, W) with a shared scale (black = 0)."""
-    a = _to_numpy(act)[:max_maps]
-    vmax = float(a.max()) if a.size and a.max() > 0 else 1.0
-    return image_grid(list(a), ncols=ncols, size=size, suptitle=title, cmap="gray", vmin=0.0, vmax=vmax)
