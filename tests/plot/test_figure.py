@@ -97,7 +97,7 @@ def test_ipython_shows_figures_through_figure_png():
 
 def test_record_survives_postbuild_conversion_to_jpeg():
     import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "scripts"))
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "scripts"))
     from postbuild import compact_image
     fig, ax = plt.subplots(figsize=(3, 3))
     ax.imshow(np.random.default_rng(1).random((64, 64, 3)))
