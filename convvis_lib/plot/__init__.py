@@ -13,6 +13,9 @@ from .figure import (FIGURE_DPI, FONT_KEY, KOREAN_FONT, MAX_FIGURE_WIDTH_IN, MIN
 from .images import (DIVERGING_CMAP, HEATMAP_CMAP, activation_grid, filter_grid, heatmap_overlay, image_grid,
                      minmax_scale, to_numpy)
 
+# one drawing module per technique (``plot.occlusion.draw_top_class`` ...); each imports only its technique module
+from . import adversarial, attributes, correspondence, embedding, explain, gradients, humans, maxact, occlusion  # noqa: E402,F401
+
 # Korean display names of every attribution method, one table for chapters 5 and 11 (keys as in
 # gradients.METHODS and explain.METHODS).
 METHOD_LABELS = {
