@@ -17,12 +17,12 @@ PHOTO_LABELS_KO = {
     "motorcycle_right": "오토바이 오른쪽(motorcycle)", "grace_hopper": "그레이스 호퍼(grace_hopper)",
     "china": "중국 사원(china)", "flower": "꽃(flower)",
 }
-Box = tuple[int, int, int]  # top, left, side of a square crop in the source photo
+SquareCrop = tuple[int, int, int]  # top, left, side of a square crop in the source photo
 
 # The labelled ImageNet set: (display name, photo, crop or None for the whole photo, acceptable
 # ImageNet classes -- the first is the label). Chosen by what the picture shows, before looking at any
 # model's answer. Left out: astronaut as a whole and flower (a dahlia): no ImageNet class fits them.
-LABELLED_PHOTOS: tuple[tuple[str, str, Box | None, tuple[str, ...]], ...] = (
+LABELLED_PHOTOS: tuple[tuple[str, str, SquareCrop | None, tuple[str, ...]], ...] = (
     ("고양이(chelsea)", "chelsea", None, ("tabby", "tiger cat", "Egyptian cat")),
     ("고양이 얼굴(chelsea)", "chelsea", (20, 90, 260), ("tabby", "tiger cat", "Egyptian cat")),
     ("커피(coffee)", "coffee", None, ("espresso", "cup", "coffee mug")),
@@ -62,7 +62,7 @@ class Examples:
         return [int(i) for i in np.flatnonzero(self.labels == cls)]
 
 
-def crop(image: np.ndarray, box: Box | None) -> np.ndarray:
+def crop(image: np.ndarray, box: SquareCrop | None) -> np.ndarray:
     """The square ``(top, left, side)`` of ``image`` (the whole image for ``None``)."""
     if box is None:
         return image
@@ -103,7 +103,7 @@ CROP_PHOTOS = tuple(p for p in PHOTO_NAMES if p != "motorcycle_right") + EXTRA_P
 CROP_SCALES = ((1.0, 1), (0.6, 2), (0.35, 3))
 
 
-def crop_boxes(height: int, width: int, scales=CROP_SCALES) -> list[Box]:
+def crop_boxes(height: int, width: int, scales=CROP_SCALES) -> list[SquareCrop]:
     """Square crops ``(top, left, side)``: per scale, an n x n grid of positions spread evenly from
     one edge of the photo to the other (n = 1: the centre)."""
     boxes = []
