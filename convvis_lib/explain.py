@@ -16,23 +16,17 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from . import gradients
 from .errors import choice_error
-from .gradcam import Target, grad_cam, guided_grad_cam
-from .targets import class_targets
+from .gradcam import grad_cam, guided_grad_cam
 from .hooks import eval_mode
 from .models import ModelInfo
+from .occlusion import occlusion_scan
 from .preprocess import check_input
+from .targets import ClassTarget, class_targets
 
-METHOD_LABELS = {
-    "saliency": "세일리언시 맵",
-    "guided_backprop": "가이디드 역전파",
-    "deconvnet": "디컨브넷",
-    "occlusion": "가림 민감도",
-    "gradcam": "Grad-CAM",
-    "guided_gradcam": "가이디드 Grad-CAM",
-    "random": "무작위 맵",
-}
-METHODS = tuple(METHOD_LABELS)
+# Korean names for figures: convvis_lib.plot.METHOD_LABELS (same keys).
+METHODS = ("saliency", "guided_backprop", "deconvnet", "occlusion", "gradcam", "guided_gradcam", "random")
 
 
 def _magnitude(grad: torch.Tensor) -> torch.Tensor:
@@ -42,7 +36,6 @@ def _magnitude(grad: torch.Tensor) -> torch.Tensor:
 def occlusion_importance(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, cls: torch.Tensor,
                          patch: int | None = None, stride: int | None = None) -> torch.Tensor:
     """(N, H, W) drop of the class probability when a patch covers the pixel (mean over those patches)."""
-    from .occlusion import occlusion_scan
     maps = []
     for i in range(len(x)):
         scan = occlusion_scan(model, info, x[i:i + 1], patch=patch, stride=stride, progress=False)
@@ -51,7 +44,7 @@ def occlusion_importance(model: nn.Module, info: ModelInfo | None, x: torch.Tens
     return torch.stack(maps).to(x.device)
 
 
-def explanation(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+def explanation(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: ClassTarget = None,
                 method: str = "gradcam", layer: str = "conv3", patch: int | None = None,
                 stride: int | None = None, seed: int = 0) -> torch.Tensor:
     """(N, H, W) importance map of ``method`` for class ``target`` (``None``: the prediction).
@@ -59,7 +52,7 @@ def explanation(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, targe
     ``layer`` is used by the Grad-CAM methods, ``patch``/``stride`` by occlusion, ``seed`` by
     ``random``. Methods: see :data:`METHODS`.
     """
-    if method not in METHOD_LABELS:
+    if method not in METHODS:
         raise choice_error("method", method, METHODS)
     check_input(info, x, model)
     with eval_mode(model), torch.no_grad():
@@ -73,16 +66,15 @@ def explanation(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, targe
         return grad_cam(model, info, x, cls, layer)
     if method == "guided_gradcam":
         return _magnitude(guided_grad_cam(model, info, x, cls, layer))
-    from . import gradients
     if method == "saliency":
         return gradients.saliency(model, info, x, cls)
     return _magnitude(getattr(gradients, method)(model, info, x, cls))
 
 
-def explanations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+def explanations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: ClassTarget = None,
                  methods: Sequence[str] = METHODS, **kwargs) -> dict[str, torch.Tensor]:
     """``{method: (N, H, W) map}`` for several methods with the same targets."""
-    bad = [m for m in methods if m not in METHOD_LABELS]
+    bad = [m for m in methods if m not in METHODS]
     if bad:
         raise choice_error("method", bad[0], METHODS)
     check_input(info, x, model)

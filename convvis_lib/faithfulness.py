@@ -13,30 +13,23 @@ import math
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .gradcam import Target
-from .targets import class_targets
 from .hooks import eval_mode
 from .models import ModelInfo
+from .pixels import gaussian_blur
 from .preprocess import check_input
+from .targets import ClassTarget, class_targets
 
 BASELINES = ("zero", "blur")
 SCORES = ("prob", "logit")
 
 
 def blurred(x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
-    """Gaussian-blurred copy of a batch; ``sigma`` defaults to a tenth of the image side."""
-    side = max(x.shape[-2:])
-    sigma = side / 10 if sigma is None else float(sigma)
-    if not sigma > 0:
-        raise ConvVisError(f"blur sigma {sigma!r} is not allowed; allowed: a number > 0")
-    radius = min(math.ceil(3 * sigma), min(x.shape[-2:]) - 1)
-    if radius < 1:
-        return x.clone()
-    return TF.gaussian_blur(x, kernel_size=[2 * radius + 1] * 2, sigma=[sigma] * 2)
+    """Gaussian-blurred copy of a batch (:func:`~convvis_lib.pixels.gaussian_blur`); ``sigma`` defaults to a
+    tenth of the image side."""
+    return gaussian_blur(x, max(x.shape[-2:]) / 10 if sigma is None else sigma)
 
 
 def baseline_image(x: torch.Tensor, baseline: str | float | torch.Tensor) -> torch.Tensor:
@@ -92,7 +85,7 @@ def _scores(model: nn.Module, batch: torch.Tensor, cls: int, score: str) -> torc
 
 
 def perturbation_curve(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, maps: torch.Tensor,
-                       target: Target = None, mode: str = "deletion", steps: int = 49,
+                       target: ClassTarget = None, mode: str = "deletion", steps: int = 49,
                        baseline: str | float | torch.Tensor | None = None, score: str = "prob",
                        batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """Fractions of pixels changed (K+1,) and the class score after each step (N, K+1).
@@ -122,13 +115,13 @@ def perturbation_curve(model: nn.Module, info: ModelInfo | None, x: torch.Tensor
 
 
 def deletion_curve(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, maps: torch.Tensor,
-                   target: Target = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+                   target: ClassTarget = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """Deletion curve: see :func:`perturbation_curve`."""
     return perturbation_curve(model, info, x, maps, target, mode="deletion", **kwargs)
 
 
 def insertion_curve(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, maps: torch.Tensor,
-                    target: Target = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+                    target: ClassTarget = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """Insertion curve: see :func:`perturbation_curve`."""
     return perturbation_curve(model, info, x, maps, target, mode="insertion", **kwargs)
 
@@ -143,7 +136,7 @@ def auc(fractions: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def deletion_insertion_auc(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, maps: torch.Tensor,
-                           target: Target = None, steps: int = 49, score: str = "prob",
+                           target: ClassTarget = None, steps: int = 49, score: str = "prob",
                            batch_size: int = 128) -> dict[str, np.ndarray]:
     """Per-image AUCs ``{"deletion": (N,), "insertion": (N,)}`` with the default baselines."""
     out = {}

@@ -1,15 +1,8 @@
-"""Grad-CAM and Guided Grad-CAM.
+"""Grad-CAM and Guided Grad-CAM (Selvaraju et al., 2017): class-discriminative maps from a conv layer.
 
 Selvaraju, Cogswell, Das, Vedantam, Parikh & Batra (2017), "Grad-CAM: Visual Explanations from Deep
 Networks via Gradient-based Localization", ICCV 2017, https://arxiv.org/abs/1610.02391.
-
-Grad-CAM weighs the feature maps ``A^k`` of a convolutional layer by the spatial mean of the
-gradient of the class score ``y^c`` (a logit) with respect to them,
-
-    alpha_k = mean_ij d y^c / d A^k_ij,        L = ReLU(sum_k alpha_k A^k),
-
-and stretches the small map ``L`` bilinearly to the input size. Guided Grad-CAM multiplies
-that map pixel by pixel with the guided backpropagation of the same class.
+The maths is in the docstrings of :func:`grad_cam` and :func:`guided_grad_cam`.
 """
 from __future__ import annotations
 
@@ -18,10 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
+from .gradients import guided_backprop
 from .hooks import capture_activations, eval_mode, model_device
 from .models import ModelInfo, get_module
 from .preprocess import check_input
-from .targets import ClassTarget as Target, class_targets
+from .targets import ClassTarget, class_targets
 
 
 def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:
@@ -37,18 +31,23 @@ def conv_layers(model: nn.Module, info: ModelInfo) -> list[str]:
     """Spatial layers that are also weight layers (conv layers / residual stages), in forward order.
 
     The last one is the usual Grad-CAM layer: fashionnet ``conv3``, AlexNet ``conv5``, VGG16
-    ``conv5_3``, ResNet-18 ``layer4``.
+    ``conv5_3``, ResNet-18 ``layer4``, EfficientNet-Lite0 ``head``.
     """
     return [name for name in spatial_layers(model, info) if name in info.weights]
 
 
-def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: ClassTarget = None,
              layer: str = "conv3", upsample: bool = True) -> torch.Tensor:
     """Grad-CAM maps (N, H, W) of class ``target`` at ``layer`` (``(N, h, w)`` with ``upsample=False``).
 
-    ``target`` is a class index or name, one per image, or ``None`` for each image's prediction.
-    The score is the logit. Maps are non-negative and not normalised. ``A`` is the layer's own
-    output, also when an in-place ReLU follows it (see :func:`~convvis_lib.hooks.capture_activations`).
+    Selvaraju et al. (2017), https://arxiv.org/abs/1610.02391. With ``A^k`` the feature maps of
+    ``layer`` (its own output, also when an in-place ReLU follows) and ``y^c`` the logit of class c::
+
+        alpha_k = mean_ij  d y^c / d A^k_ij        (one weight per feature map)
+        L^c     = ReLU( sum_k alpha_k A^k )        (h x w), stretched bilinearly to H x W
+
+    ``target``: a class index or name, one per image, or ``None`` (each image's prediction).
+    Maps are non-negative and not normalised.
     """
     check_input(info, x, model)
     get_module(model, info, layer)  # validate the name before any work
@@ -70,12 +69,16 @@ def grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: 
     return cam
 
 
-def guided_grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target = None,
+def guided_grad_cam(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: ClassTarget = None,
                     layer: str = "conv3") -> torch.Tensor:
-    """Guided Grad-CAM (N, C, H, W): guided backpropagation times the upsampled Grad-CAM map."""
-    from .gradients import guided_backprop
+    """Guided Grad-CAM (N, C, H, W) of class ``target``: sharp and class-discriminative.
+
+    Selvaraju et al. (2017), section 3.1: the guided backpropagation of the logit ``y^c``
+    (Springenberg et al., 2015) times the upsampled Grad-CAM map, pixel by pixel::
+
+        G^c = (d y^c / d x)_guided  *  upsample(L^c)
+    """
     check_input(info, x, model)
     with eval_mode(model), torch.no_grad():
         cls = class_targets(info, target, model(x))
-    cam = grad_cam(model, info, x, cls, layer)
-    return guided_backprop(model, info, x, cls) * cam[:, None]
+    return guided_backprop(model, info, x, cls) * grad_cam(model, info, x, cls, layer)[:, None]

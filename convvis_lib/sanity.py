@@ -24,8 +24,11 @@ from scipy.stats import rankdata
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from .errors import ConvVisError, WeightsUnavailableError, choice_error
-from .models import ModelInfo, get_module, load_model
+from .errors import ConvVisError, choice_error
+from .explain import explanations
+from .hooks import eval_mode
+from .models import ModelInfo, get_module, load_model, load_safetensors
+from .targets import ClassTarget, class_targets
 
 SHUFFLED_WEIGHTS = "fashionnet_shuffled.safetensors"
 
@@ -35,17 +38,13 @@ def shuffled_weights_path() -> Path:
 
 
 def load_shuffled_model(info: ModelInfo) -> nn.Module:
-    """FashionNet trained on shuffled labels (see ``assets/fashionnet_shuffled_log.txt``), in eval mode."""
+    """fashionnet trained on shuffled labels (see ``assets/fashionnet_shuffled_log.txt``), in eval mode."""
     if info.name != "fashionnet":
         raise ConvVisError(f"a shuffled-label model ships only for 'fashionnet'; got {info.name!r}; "
                            "allowed: 'fashionnet'")
-    path = shuffled_weights_path()
-    if not path.is_file():
-        raise WeightsUnavailableError(f"{path} is missing; create it with `python -m convvis_lib.train "
-                                      "--shuffle-labels --subset 1000 --epochs 80 --out ...`")
-    from safetensors.torch import load_file
     model, _ = load_model("fashionnet", pretrained=False)  # the registry's architecture, random weights
-    model.load_state_dict(load_file(str(path)))
+    load_safetensors(model, shuffled_weights_path(), "create it with `python -m convvis_lib.train "
+                     "--shuffle-labels --subset 1000 --epochs 80 --out ...`")
     return model.eval()
 
 
@@ -106,22 +105,29 @@ def randomize_from_top(model: nn.Module, info: ModelInfo, upto: str, seed: int =
 
 def cascading_randomization(model: nn.Module, info: ModelInfo, layers: Sequence[str] | None = None,
                             seed: int = 0) -> Iterator[tuple[str, nn.Module]]:
-    """Yield ``(layer, copy)`` with the copy randomised from the top down to ``layer``, step by step.
+    """Yield ``(layer, copy)``: a copy of ``model`` re-initialised from the top down to ``layer``, step by step.
 
-    ``layers`` defaults to :func:`cascade_layers` (all, top first); a subset keeps its top-down
-    order. One copy is made and randomised further at each step (so keep what you need from it
-    before the next step); the result equals :func:`randomize_from_top` for each layer.
+    Adebayo, Gilmer, Muelly, Goodfellow, Hardt & Kim (2018), "Sanity Checks for Saliency Maps",
+    NeurIPS 2018, https://arxiv.org/abs/1810.03292, section 3 (cascading randomisation). With the
+    weight layers ordered from the output, ``l_1`` (top) ... ``l_L`` (input), step ``s`` draws new
+    weights for ``l_1 .. l_s`` and keeps the trained ones below::
+
+        theta^(s) = (random l_1, ..., random l_s, trained l_(s+1), ..., trained l_L)
+
+    A method whose map E(x; theta^(s)) stays close to E(x; theta) does not depend on what those layers
+    learned. ``layers`` defaults to :func:`cascade_layers` (all, top first); a subset keeps the top-down
+    order. One copy is randomised further at each step (keep what you need before the next step).
     """
     order = cascade_layers(model, info)
-    names = order if layers is None else [n for n in order if n in set(layers)]
     unknown = [n for n in (layers or []) if n not in order]
     if unknown:
         raise choice_error("layer", unknown[0], order)
+    names = order if layers is None else [n for n in order if n in set(layers)]
     copy_ = copy.deepcopy(model)
     stop = len(list(copy_.modules()))
     for name in names:
         start = _first_index(model, info, name)
-        _randomize_range(copy_, start, stop, seed)
+        _randomize_range(copy_, start, stop, seed)  # the modules between this layer and the previous one
         stop = start
         yield name, copy_
 
@@ -209,7 +215,7 @@ def _collect(steps: list[str], methods: Sequence[str], cls: torch.Tensor,
     return SanityResult(steps, list(methods), cls, maps, scores)
 
 
-def model_randomization_test(model: nn.Module, info: ModelInfo, x: torch.Tensor, target=None,
+def model_randomization_test(model: nn.Module, info: ModelInfo, x: torch.Tensor, target: ClassTarget = None,
                              methods: Sequence[str] = ("saliency", "guided_backprop", "deconvnet",
                                                        "occlusion", "gradcam"),
                              layers: Sequence[str] | None = None, seed: int = 0, **kwargs) -> SanityResult:
@@ -218,7 +224,6 @@ def model_randomization_test(model: nn.Module, info: ModelInfo, x: torch.Tensor,
     The target classes are fixed on the original model (``None``: its predictions) and kept for
     every copy. ``kwargs`` go to :func:`convvis_lib.explain.explanations` (``layer``, ``patch``, ...).
     """
-    from .explain import explanations
     cls = _fixed_targets(model, info, x, target)
     maps = {"original": explanations(model, info, x, cls, methods, **kwargs)}
     for name, rand in cascading_randomization(model, info, layers, seed):
@@ -226,20 +231,18 @@ def model_randomization_test(model: nn.Module, info: ModelInfo, x: torch.Tensor,
     return _collect(list(maps), methods, cls, maps)
 
 
-def data_randomization_test(model: nn.Module, other: nn.Module, info: ModelInfo, x: torch.Tensor, target=None,
+def data_randomization_test(model: nn.Module, other: nn.Module, info: ModelInfo, x: torch.Tensor,
+                            target: ClassTarget = None,
                             methods: Sequence[str] = ("saliency", "guided_backprop", "deconvnet",
                                                       "occlusion", "gradcam"),
                             name: str = "shuffled", **kwargs) -> SanityResult:
     """Maps of the original ``model`` and of ``other`` (e.g. trained on shuffled labels), same targets."""
-    from .explain import explanations
     cls = _fixed_targets(model, info, x, target)
     maps = {"original": explanations(model, info, x, cls, methods, **kwargs),
             name: explanations(other, info, x, cls, methods, **kwargs)}
     return _collect(list(maps), methods, cls, maps)
 
 
-def _fixed_targets(model: nn.Module, info: ModelInfo, x: torch.Tensor, target) -> torch.Tensor:
-    from .targets import class_targets
-    from .hooks import eval_mode
+def _fixed_targets(model: nn.Module, info: ModelInfo, x: torch.Tensor, target: ClassTarget) -> torch.Tensor:
     with eval_mode(model), torch.no_grad():
         return class_targets(info, target, model(x))

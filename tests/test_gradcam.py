@@ -12,9 +12,10 @@ from torch import nn
 import convvis_lib as cv
 from convvis_lib.errors import ConvVisError
 from convvis_lib.explain import METHODS, explanation, explanations
-from convvis_lib.gradcam import class_targets, grad_cam, guided_grad_cam, spatial_layers
+from convvis_lib.gradcam import grad_cam, guided_grad_cam, spatial_layers
 from convvis_lib.gradients import guided_backprop, saliency
 from convvis_lib.hooks import count_hooks
+from convvis_lib.targets import class_targets
 
 
 class TinyNet(nn.Module):
@@ -205,3 +206,35 @@ def test_unit_targets_and_their_rule(fashion):
     assert input_gradient(model, odd, x, UnitTarget("conv2", 1)).shape == x.shape     # the explicit type is never ambiguous
     with pytest.raises(ConvVisError, match="needs a class target, not the unit"):
         grad_cam(model, info, x, UnitTarget("conv2", 1))
+
+
+@pytest.fixture(scope="module")
+def lite0_cat_and_coffee():
+    """EfficientNet-Lite0 (real ImageNet weights) and one 224x224 image: the cat photo (chelsea) shrunk to 112x112 on
+    the left half, the coffee photo on the right, mean grey above and below (0 in normalised units)."""
+    model, info = cv.load_model("efficientnet_lite0")
+    photos = cv.labelled_photos()
+    cat, coffee = (next(i for i, n in enumerate(photos.names) if key in n) for key in ("chelsea", "coffee"))
+    small = F.interpolate(cv.preprocess(info, [photos.images[cat], photos.images[coffee]]), size=(112, 112),
+                          mode="bilinear", antialias=True)
+    x = torch.zeros(1, 3, 224, 224)
+    x[0, :, 56:168, :112], x[0, :, 56:168, 112:] = small[0], small[1]
+    return model, info, x, photos.accepted[cat], photos.accepted[coffee]
+
+
+def test_lite0_gradcam_of_the_cat_lies_on_the_cat(lite0_cat_and_coffee):
+    """Grad-CAM of the predicted (cat) class puts most of its mass and its peak on the cat's half; the espresso
+    class on the coffee's half: the map follows the class, not the most salient object."""
+    model, info, x, cat_classes, coffee_classes = lite0_cat_and_coffee
+    with torch.no_grad():
+        logits = model(x)[0]
+    pred = int(logits.argmax())
+    assert pred in cat_classes                               # measured: Egyptian cat, p ~ 0.47
+    espresso = info.class_index("espresso")
+    assert espresso in coffee_classes
+    cams = grad_cam(model, info, x.repeat(2, 1, 1, 1), [pred, espresso], layer="head")
+    left = cams[:, :, :112].sum((1, 2)) / cams.sum((1, 2))   # share of the map on the cat's half
+    assert left[0] > 0.75 and left[1] < 0.25                 # measured: 0.91 and 0.14
+    for cam, (lo, hi) in zip(cams, ((0, 112), (112, 224))):
+        row, col = divmod(int(cam.argmax()), 224)
+        assert 56 - 16 <= row < 168 + 16 and lo <= col < hi  # the peak on that photo (16 px margin above/below)
