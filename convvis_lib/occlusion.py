@@ -156,7 +156,9 @@ def occlusion_scan(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, la
                    batch_size: int = 64, progress: bool = False) -> OcclusionScan:
     """Slide the patch over ``x`` (1, C, H, W); record probabilities (and ``layer``'s channel totals).
 
-    The clean image and every patch position (module docstring) go through the model in batches of
+    Zeiler & Fergus (2014), section 4.2, https://arxiv.org/abs/1311.2901: with the patch at window
+    ``(i, j)`` (mask ``M_ij``), ``x_ij = (1 - M_ij) * x + M_ij * fill`` and ``probs[i, j] = softmax(f(x_ij))``.
+    The clean image and every window (module docstring) go through the model in batches of
     ``batch_size`` copies. ``fill`` is in normalised units, so the default 0 is the dataset mean colour;
     ``stride`` defaults to half the patch; ``progress`` shows a tqdm bar. Runs in eval mode.
     """
@@ -239,73 +241,3 @@ def cell_edges(size: int, patch: int, stride: int) -> torch.Tensor:
     gaps = centres.diff() if len(centres) > 1 else torch.tensor([float(stride)], dtype=torch.float64)
     return torch.cat([centres[:1] - gaps[:1] / 2, (centres[:-1] + centres[1:]) / 2, centres[-1:] + gaps[-1:] / 2])
 
-
-# ----------------------------------------------------------------------------- drawing (matplotlib)
-
-def _show(ax, image, scan: OcclusionScan, cells, title: str, colorbar: bool = True, **kwargs) -> None:
-    """``image`` in grey/colour with a map of ``scan``'s cells over it, each at its patch centre."""
-    import matplotlib.pyplot as plt
-    h, w = scan.input_hw
-    cells = cells.detach().cpu().float().numpy() if isinstance(cells, torch.Tensor) else cells
-    ax.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None)
-    im = ax.pcolormesh(cell_edges(w, scan.patch, scan.stride).numpy(), cell_edges(h, scan.patch, scan.stride).numpy(),
-                       cells, **kwargs)
-    if colorbar:
-        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
-    ax.set_xlim(-0.5, w - 0.5)
-    ax.set_ylim(h - 0.5, -0.5)
-    ax.set_title(title, fontsize=9, y=1.0)  # a fixed y skips matplotlib's costly title placement (no ticks here)
-    ax.axis("off")
-
-
-def draw_class_probability(ax, image, scan: OcclusionScan, cls: int, info: ModelInfo | None = None,
-                           title: str | None = None) -> None:
-    """Panel: probability of ``cls`` for each patch position (0..1, ``inferno``)."""
-    name = info.label(cls) if info is not None else str(cls)
-    title = title or f"p({name}): 원래 {scan.base_probs[cls]:.2f}, 최저 {scan.prob(cls).min():.2f}"
-    _show(ax, image, scan, scan.prob(cls).cpu(), title, cmap="inferno", vmin=0, vmax=1, alpha=0.9)
-
-
-def draw_top_class(ax, image, scan: OcclusionScan, info: ModelInfo | None = None, max_legend: int = 6) -> None:
-    """Panel: the most probable class for each patch position, with a legend of the classes that occur."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    top = scan.top_class().cpu()
-    colours = plt.get_cmap("tab10")
-    _show(ax, image, scan, top % 10, "가장 확률이 높은 클래스", colorbar=False, cmap=colours, vmin=-0.5,
-          vmax=9.5, alpha=0.6)
-    classes = sorted(set(top.flatten().tolist()))[:max_legend]
-    label = info.label if info is not None else str
-    ax.legend(handles=[Patch(color=colours(c % 10), label=label(c)) for c in classes], fontsize=9,
-              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(classes)), frameon=False)
-
-
-def draw_feature_drop(ax, image, scan: OcclusionScan, channel: int | None = None) -> None:
-    """Panel: drop of one channel's total activation (red: the patch lowered it, blue: raised it)."""
-    c = scan.strongest_channel() if channel is None else channel
-    drop = scan.feature_drop(c).cpu()
-    lim = float(drop.abs().max()) or 1.0
-    _show(ax, image, scan, drop, f"{scan.layer} 채널 {c}의 활성화 감소량", cmap="RdBu_r", vmin=-lim, vmax=lim,
-          alpha=0.9)
-
-
-def draw_occlusion_panels(axes, image, scan: OcclusionScan, cls: int, info: ModelInfo | None = None,
-                          channel: int | None = None) -> None:
-    """The paper's panels on four axes: the image with one patch, p(cls), the top class, the feature drop.
-
-    ``image`` is displayable (``deprocess(info, x)``); the first panel draws one patch in the dataset's
-    mean colour (the default fill); the last axis stays empty if the scan has no layer.
-    """
-    from matplotlib.patches import Rectangle
-    mean = tuple(info.mean) * (3 // len(info.mean)) if info is not None else (0.5, 0.5, 0.5)
-    ax = axes[0]
-    ax.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None)
-    ax.add_patch(Rectangle((-0.5, -0.5), scan.patch, scan.patch, color=mean, ec="w", lw=0.5))
-    ax.set_title(f"입력 ({scan.patch}×{scan.patch} 패치, 보폭 {scan.stride})", fontsize=9, y=1.0)
-    ax.axis("off")
-    draw_class_probability(axes[1], image, scan, cls, info)
-    draw_top_class(axes[2], image, scan, info)
-    if scan.feature is not None:
-        draw_feature_drop(axes[3], image, scan, channel)
-    else:
-        axes[3].axis("off")

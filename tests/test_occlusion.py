@@ -250,25 +250,6 @@ def test_imagenet_model_with_random_weights(capsys):
     assert scan.top_class().shape == (2, 2) and count_hooks(model) == 0
 
 
-def test_drawing_panels_shows_the_numbers():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from convvis_lib.occlusion import draw_occlusion_panels
-    model, info = cv.load_model("fashionnet")
-    x = cv.preprocess(info, cv.examples_for(info).images[0])
-    scan = occlusion_scan(model, info, x, layer="conv3", patch=7, stride=7)
-    fig, axes = plt.subplots(1, 4)
-    draw_occlusion_panels(axes, cv.deprocess(info, x), scan, 0, info)
-    titles = [ax.get_title() for ax in axes]
-    assert titles[1] == f"p(티셔츠/탑): 원래 {scan.base_probs[0]:.2f}, 최저 {scan.prob(0).min():.2f}"
-    assert titles[3] == f"conv3 채널 {scan.strongest_channel()}의 활성화 감소량"
-    mesh = axes[1].collections[0].get_coordinates()  # 4 cells of 7 px tile the image
-    assert mesh[0, :, 0].tolist() == [-0.5, 6.5, 13.5, 20.5, 27.5] and mesh[:, 0, 1].tolist() == mesh[0, :, 0].tolist()
-    plt.close(fig)
-
-
 def test_fashionnet_edge_windows_match_a_naive_loop(fashion, sample):
     """A grid whose stride misses the edge (28 px, patch 6, stride 4): the library equals a loop over the
     hand-listed windows 0, 4, ..., 20 and 22, and batching does not change the numbers."""
