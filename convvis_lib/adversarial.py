@@ -1,15 +1,19 @@
 """Fooling ConvNets: the fast gradient sign method (FGSM) and targeted iterative attacks.
 
+FGSM: Goodfellow, Shlens & Szegedy (2015), "Explaining and Harnessing Adversarial Examples", ICLR,
+https://arxiv.org/abs/1412.6572 -- one step ``x + eps * sign(grad_x J(x, y))``. The iterative, projected
+version: Kurakin, Goodfellow & Bengio (2017), https://arxiv.org/abs/1607.02533; Madry et al. (2018),
+https://arxiv.org/abs/1706.06083.
+
 ``eps`` is always in pixel units (images in [0, 1]); it is mapped through the model's
 normalisation (a step of ``eps / std`` per channel), and results are clipped to the valid
-image range, so an adversarial input is always a real image.
+image range, so an adversarial input is always a real image. Drawing: :mod:`convvis_lib.plot.adversarial`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,9 +22,8 @@ from torch import nn
 from .errors import ConvVisError, choice_error
 from .hooks import eval_mode
 from .models import ModelInfo
-from .plot import MIN_FONT_PT
 from .pixels import from_normalized, pixel_bounds, pixel_step
-from .preprocess import check_input, deprocess
+from .preprocess import check_input
 
 LOSSES = ("cross_entropy", "logit")
 IMAGENET_DEMO_TARGETS = ("goldfish", "ostrich", "tabby", "toaster", "teapot", "school bus", "banana", "pizza",
@@ -49,11 +52,14 @@ def _labels_tensor(info: ModelInfo, labels, n: int, device: torch.device) -> tor
     return y.to(device)
 
 
-def input_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, loss: str = "cross_entropy",
-                   batch_size: int = 250) -> torch.Tensor:
-    """d(loss)/d(x) per image, where the loss is the cross-entropy of ``labels`` or minus their logit.
+def loss_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, loss: str = "cross_entropy",
+                  batch_size: int = 250) -> torch.Tensor:
+    """Gradient of the attack loss with respect to the normalised input ``x``, one per image.
 
-    Each image's gradient depends only on that image (summed loss), parameters' ``.grad`` stay untouched.
+    The loss is the cross-entropy of ``labels`` (``loss="cross_entropy"``) or minus their logit
+    (``"logit"``). Not :func:`convvis_lib.gradients.input_gradient`, which differentiates a class score
+    (with a choice of backward rule) to explain a prediction; this one differentiates a loss to change it.
+    Each image's gradient depends only on that image (summed loss); parameters' ``.grad`` stay untouched.
     """
     check_input(info, x, model)
     if loss not in LOSSES:
@@ -88,7 +94,7 @@ def fgsm(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, eps: float,
     Untargeted: move *up* the loss of the true ``labels``. ``targeted=True``: ``labels`` are the
     targets and the step goes *down* their loss.
     """
-    g = input_gradient(model, info, x, labels, loss)
+    g = loss_gradient(model, info, x, labels, loss)
     return signed_step(info, x, -g if targeted else g, eps, clip)
 
 
@@ -118,7 +124,7 @@ def fgsm_sweep(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, eps_v
                batch_size: int = 250, seed: int = 0) -> EpsSweep:
     """Accuracy on ``x`` under FGSM for every eps (one gradient, reused), and under random signs."""
     y = _labels_tensor(info, labels, len(x), x.device)
-    g = input_gradient(model, info, x, y, batch_size=batch_size)
+    g = loss_gradient(model, info, x, y, batch_size=batch_size)
     clean = _predict(model, x, batch_size)
     acc, conf, rand = [], [], []
     for eps in eps_values:
@@ -176,7 +182,7 @@ def targeted_attacks(model: nn.Module, info: ModelInfo, x: torch.Tensor, targets
     lower, upper = torch.maximum(x - box, lo), torch.minimum(x + box, hi)
     x_adv = x.detach().clone()
     for _ in range(steps):
-        g = input_gradient(model, info, x_adv, t)
+        g = loss_gradient(model, info, x_adv, t)
         x_adv = torch.maximum(torch.minimum(signed_step(info, x_adv, -g, alpha, clip=False), upper), lower)
     before = _predict(model, x, 250).cpu().numpy()
     after = _predict(model, x_adv, 250).cpu().numpy()
@@ -211,47 +217,3 @@ def perturbation_pixels(info: ModelInfo, attack: Attack) -> np.ndarray:
     d = (from_normalized(info, attack.x_adv) - from_normalized(info, attack.x))[0].detach().cpu()
     d = d.permute(1, 2, 0).numpy()
     return d[..., 0] if d.shape[2] == 1 else d
-
-
-# ---------------------------------------------------------------- plotting (no computation below)
-
-def _probs_text(info: ModelInfo, probs: np.ndarray) -> str:
-    k = int(probs.argmax())
-    return f"{info.label(k)} {probs[k]:.1%}"
-
-
-def plot_attack(info: ModelInfo, attack: Attack, k: int = 3) -> plt.Figure:
-    """Original | perturbation (magnified to +-eps) | adversarial image | top-k probabilities before/after."""
-    fig, axes = plt.subplots(1, 4, figsize=(6.8, 2.5), gridspec_kw={"width_ratios": [1, 1, 1, 1.4]})
-    orig, adv = deprocess(info, attack.x), deprocess(info, attack.x_adv)
-    d = perturbation_pixels(info, attack)
-    eps = max(attack.eps, 1e-12)
-    shown = d.mean(-1) if d.ndim == 3 else d
-    panels = [(orig, "gray", 0, 1, f"원본\n{_probs_text(info, attack.probs_before)}"),
-              (shown, "RdBu_r", -eps, eps, f"섭동 ±{attack.eps:g}\n(확대 표시)"),
-              (adv, "gray", 0, 1, f"적대적 예제\n{_probs_text(info, attack.probs_after)}")]
-    for ax, (img, cmap, vmin, vmax, title) in zip(axes, panels):
-        ax.imshow(img, cmap=cmap if img.ndim == 2 else None, vmin=vmin, vmax=vmax)
-        ax.set_title(title, fontsize=MIN_FONT_PT)
-        ax.axis("off")
-    top = list(dict.fromkeys(list(np.argsort(-attack.probs_before)[:k]) + list(np.argsort(-attack.probs_after)[:k])))
-    pos = np.arange(len(top))
-    ax = axes[3]
-    ax.barh(pos - 0.2, attack.probs_before[top], 0.4, label="공격 전", color="C0")
-    ax.barh(pos + 0.2, attack.probs_after[top], 0.4, label="공격 후", color="C3")
-    ax.set_yticks(pos, [info.label(int(c)) for c in top], fontsize=MIN_FONT_PT)
-    ax.invert_yaxis()
-    ax.set(xlim=(0, 1), xlabel="확률")
-    ax.legend(fontsize=MIN_FONT_PT, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_eps_sweep(sweep: EpsSweep, ax: plt.Axes | None = None, title: str = "FGSM: ε에 따른 정확도") -> plt.Axes:
-    """Accuracy vs eps for FGSM and for random signs of the same size."""
-    ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
-    ax.plot(sweep.eps, sweep.accuracy, "o-", color="C3", label="FGSM (그래디언트 부호)")
-    ax.plot(sweep.eps, sweep.random_accuracy, "s--", color="C0", label="같은 크기의 무작위 부호")
-    ax.set(xlabel="ε (픽셀 단위, 이미지 범위 [0, 1])", ylabel="정확도", ylim=(-0.02, 1.02), title=title)
-    ax.legend(fontsize=MIN_FONT_PT)
-    return ax

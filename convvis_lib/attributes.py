@@ -1,15 +1,17 @@
 """Accuracy as a function of image attributes (brightness, contrast, scale, ...), per class, confusion matrix.
 
 Each attribute is a seeded, vectorised transform of a *pixel* batch (N, C, H, W) in [0, 1]
-(see :mod:`convvis_lib.pixels`), applied before normalisation, with a severity sweep.
+(see :mod:`convvis_lib.pixels`), applied before normalisation, with a severity sweep. The idea of
+measuring accuracy per image attribute follows Russakovsky et al. (2015), "ImageNet Large Scale Visual
+Recognition Challenge", IJCV 115(3), https://arxiv.org/abs/1409.0575 (section 6.3); here the attribute
+is changed on purpose instead of grouping existing images. Drawing: :mod:`convvis_lib.plot.attributes`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,8 +19,9 @@ from torch import nn
 
 from .errors import ConvVisError, choice_error
 from .hooks import eval_mode
+# top_confusions is not used here; humans.py still imports it from this module (to move to metrics)
+from .metrics import confusion_matrix, top_confusions  # noqa: F401
 from .models import ModelInfo
-from .plot import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT
 from .pixels import check_pixels, normalize_pixels
 from .preprocess import check_input
 
@@ -142,6 +145,13 @@ def apply_attribute(info: ModelInfo, pixels: torch.Tensor, name: str, level: flo
     return attr.transform(pixels, level, gen, info)
 
 
+def class_probabilities(model: nn.Module, info: ModelInfo, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
+    """Softmax probabilities (N, K) of each normalised input, in eval mode without gradients."""
+    check_input(info, x, model)
+    with eval_mode(model), torch.inference_mode():
+        return torch.cat([model(x[i:i + batch_size]).softmax(1) for i in range(0, len(x), batch_size)])
+
+
 def predict_labels(model: nn.Module, info: ModelInfo, x: torch.Tensor, batch_size: int = 250) -> np.ndarray:
     """Arg-max class of each normalised input, in eval mode without gradients."""
     check_input(info, x, model)
@@ -210,85 +220,50 @@ def attribute_sweep(model: nn.Module, info: ModelInfo, pixels: torch.Tensor, lab
     return Sweep(name, levels, acc, per_class, preds, ref)
 
 
-def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
-    """Counts ``cm[true, predicted]`` (rows: true class, columns: predicted class)."""
-    y, p = np.asarray(labels).astype(np.int64).ravel(), np.asarray(predictions).astype(np.int64).ravel()
-    if y.shape != p.shape:
-        raise ConvVisError(f"labels ({y.size}) and predictions ({p.size}) must have the same length")
-    bad = np.concatenate([y[(y < 0) | (y >= num_classes)], p[(p < 0) | (p >= num_classes)]])
-    if bad.size:
-        raise ConvVisError(f"class index {int(bad[0])} out of range; allowed: 0..{num_classes - 1}")
-    return np.bincount(y * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+@dataclass(frozen=True)
+class PhotoSweep:
+    """One attribute's sweep over photos that each have several acceptable classes (``levels`` x photos)."""
+
+    attribute: str
+    levels: np.ndarray
+    correct: np.ndarray     # (L, N) bool: the top-1 class is one of the photo's acceptable classes
+    confidence: np.ndarray  # (L, N) softmax probability summed over the photo's acceptable classes
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Fraction of photos whose top-1 class is acceptable, per level."""
+        return self.correct.mean(1)
 
 
-def top_confusions(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
-    """The ``k`` largest off-diagonal cells as ``(true, predicted, count)``, largest first (ties: by index)."""
-    off = np.array(cm, dtype=np.int64)
-    np.fill_diagonal(off, 0)
-    order = np.argsort(-off.ravel(), kind="stable")[:k]
-    n = off.shape[1]
-    return [(int(i // n), int(i % n), int(off.ravel()[i])) for i in order if off.ravel()[i] > 0]
+def accepted_sweeps(model: nn.Module, info: ModelInfo, pixels: torch.Tensor, accepted: Sequence[Sequence[int]],
+                    levels: Mapping[str, Sequence[float]], seed: int = 0,
+                    batch_size: int = 32) -> dict[str, PhotoSweep]:
+    """Attribute sweeps for photos with several acceptable classes each (``Examples.accepted``).
 
-
-# ---------------------------------------------------------------- plotting (no computation below)
-
-def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Axes | None = None,
-               show_classes: bool = True, legend: bool = True) -> plt.Axes:
-    """Accuracy vs severity: the overall curve, thin curves per class, ``cls`` highlighted.
-
-    ``legend=False`` leaves the legend out (for all but one panel of a grid of sweeps).
+    ``levels`` maps attribute names to their levels. The unchanged photos are computed once for every
+    attribute's identity level, and all inputs go through the model in one batched pass. Per level and
+    photo: is the top-1 class acceptable, and how much probability the model puts on the acceptable
+    classes together (a cat photo may be a tabby, a tiger cat or an Egyptian cat; moving probability
+    among them is no mistake).
     """
-    attr = get_attribute(sweep.attribute)
-    ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
-    if show_classes:
-        for c in range(sweep.per_class.shape[1]):
-            if c != cls and not np.isnan(sweep.per_class[:, c]).all():
-                ax.plot(sweep.levels, sweep.per_class[:, c], color="0.75", lw=0.8)
-    ax.plot(sweep.levels, sweep.accuracy, "o-", color="C0", lw=2.2, label="전체")
-    if cls is not None:
-        ax.plot(sweep.levels, sweep.per_class[:, cls], "s--", color="C3", lw=1.8, label=info.label(cls))
-    ax.axvline(attr.identity, color="0.4", ls=":", lw=1)
-    ax.axhline(1 / info.num_classes, color="0.6", ls="--", lw=0.8)
-    ax.set(xlabel=attr.unit, ylabel="정확도", ylim=(-0.02, 1.02), title=f"{attr.label}({attr.name})")
-    if legend:
-        ax.legend(fontsize=MIN_FONT_PT, loc="lower left")
-    return ax
-
-
-def plot_levels(info: ModelInfo, pixels: torch.Tensor, name: str, levels: Sequence[float] | None = None,
-                seed: int = 0, size: float = 1.3) -> plt.Figure:
-    """One row per image in ``pixels`` (keep it to a few), one column per severity level (at most 6.8 in wide)."""
-    attr = get_attribute(name)
-    levels = list(attr.levels if levels is None else levels)
-    size = min(size, MAX_FIGURE_WIDTH_IN / len(levels))
-    fig, axes = plt.subplots(len(pixels), len(levels), figsize=(len(levels) * size, len(pixels) * size + 0.3),
-                             squeeze=False)
-    for j, level in enumerate(levels):
-        imgs = apply_attribute(info, pixels, name, level, seed).permute(0, 2, 3, 1).cpu().numpy()
-        for i, img in enumerate(imgs):
-            ax = axes[i, j]
-            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([]), ax.set_yticks([])
-            if i == 0:
-                ax.set_title(f"{level:g}", fontsize=MIN_FONT_PT)
-    fig.suptitle(f"{attr.label}: {attr.unit}", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusion(cm: np.ndarray, class_names: Sequence[str], ax: plt.Axes | None = None,
-                   title: str = "혼동 행렬") -> plt.Axes:
-    """Row-normalised confusion matrix (each row sums to 1) with the counts written in the cells."""
-    ax = ax or plt.subplots(figsize=(6.4, 5.6))[1]
-    rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    n = len(class_names)
-    for i in range(n):
-        for j in range(n):
-            if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=MIN_FONT_PT,
-                        color="white" if rates[i, j] > 0.5 else "black")
-    ax.set_xticks(range(n), class_names, rotation=60, ha="right", fontsize=MIN_FONT_PT)
-    ax.set_yticks(range(n), class_names, fontsize=MIN_FONT_PT)
-    ax.set(xlabel="예측한 클래스", ylabel="정답 클래스", title=title)
-    return ax
+    if len(accepted) != len(pixels) or not all(len(a) for a in accepted):
+        raise ConvVisError(f"need a non-empty tuple of acceptable classes per photo: {len(pixels)} photos, "
+                           f"{len(accepted)} entries (use labelled_photos().accepted)")
+    batches, row = [normalize_pixels(info, pixels)], {}
+    for name, lv in levels.items():
+        for level in lv:
+            if float(level) != get_attribute(name).identity and (name, float(level)) not in row:
+                row[name, float(level)] = len(batches)
+                batches.append(normalize_pixels(info, apply_attribute(info, pixels, name, level, seed)))
+    probs = class_probabilities(model, info, torch.cat(batches), batch_size).cpu()
+    probs = probs.view(len(batches), len(pixels), -1)  # (inputs per photo, photos, classes)
+    ok = torch.zeros(len(pixels), probs.shape[-1], dtype=torch.bool)
+    for i, classes in enumerate(accepted):
+        ok[i, [info.class_index(int(c)) for c in classes]] = True
+    correct = ok.gather(1, probs.argmax(-1).T).T.numpy()  # (batches, photos)
+    confidence = (probs * ok).sum(-1).numpy()
+    sweeps = {}
+    for name, lv in levels.items():
+        rows = [row.get((name, float(v)), 0) for v in lv]  # row 0: the unchanged photos
+        sweeps[name] = PhotoSweep(name, np.asarray(lv, dtype=np.float64), correct[rows], confidence[rows])
+    return sweeps

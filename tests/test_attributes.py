@@ -145,19 +145,9 @@ def test_brightness_zero_leaves_fashionnet_accuracy_unchanged(fashion):
     assert count_hooks(model) == 0
 
 
-def test_confusion_matrix_and_top_confusions_hand_made():
-    y = [0, 0, 1, 1, 1, 2, 2, 2]
-    p = [0, 1, 1, 2, 2, 2, 0, 2]
-    expected = np.array([[1, 1, 0], [0, 1, 2], [1, 0, 2]])
-    cm = A.confusion_matrix(y, p, 3)
-    assert np.array_equal(cm, expected)
-    assert A.top_confusions(cm, 2) == [(1, 2, 2), (0, 1, 1)]
+def test_per_class_accuracy_hand_counted_and_nan_for_absent_class():
     acc = A.per_class_accuracy(np.array([0, 0, 2]), np.array([0, 1, 2]), 3)
     assert acc[0] == 0.5 and np.isnan(acc[1]) and acc[2] == 1.0
-    with pytest.raises(cv.ConvVisError, match="class index 3 out of range; allowed: 0..2"):
-        A.confusion_matrix([0, 3], [0, 0], 3)
-    with pytest.raises(cv.ConvVisError, match="same length"):
-        A.confusion_matrix([0, 1], [0], 3)
 
 
 def test_imagenet_path_with_random_weights_uses_clean_prediction_as_reference():
@@ -185,3 +175,30 @@ def test_pixels_round_trip_and_bounds(fashion):
     assert torch.allclose(from_normalized(info, hi), torch.ones(1))
     with pytest.raises(cv.ConvVisError, match="fashionnet expects 1 channel"):
         normalize_pixels(info, torch.zeros(1, 3, 28, 28))
+
+
+def test_accepted_sweeps_counts_any_acceptable_class_and_sums_their_probability():
+    info = ModelInfo("toy3", "toy", ("dark", "grey", "bright"), ("어두움", "회색", "밝음"), (1, 8, 8), (0.5,), (0.25,))
+
+    class Three(nn.Module):  # logits from the mean pixel m in [0, 1]: dark (1-m), grey 0.5, bright m, times 8
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            m = x.mean(dim=(1, 2, 3)) * 0.25 + 0.5
+            return 8 * torch.stack([1 - m, torch.full_like(m, 0.5), m], dim=1)
+
+    model = Three()
+    pix = torch.stack([torch.full((1, 8, 8), 0.1), torch.full((1, 8, 8), 0.9)])
+    accepted = [(0, 1), (2,)]  # photo 0: dark or grey is fine; photo 1: only bright
+    sweeps = A.accepted_sweeps(model, info, pix, accepted, {"brightness": (-0.3, 0.0, 0.6), "contrast": (1.0,)})
+    s = sweeps["brightness"]
+    means = torch.tensor([[0.0, 0.6], [0.1, 0.9], [0.7, 1.0]])  # clipped to [0, 1]
+    z = 8 * torch.stack([1 - means, torch.full_like(means, 0.5), means], dim=-1)
+    p = z.softmax(-1)
+    expected_conf = torch.stack([p[:, 0, 0] + p[:, 0, 1], p[:, 1, 2]], dim=1)
+    np.testing.assert_allclose(s.confidence, expected_conf.numpy(), rtol=1e-5)
+    assert s.correct.tolist() == [[True, True], [True, True], [False, True]]  # 0.7: bright wins on photo 0
+    assert s.accuracy.tolist() == [1.0, 1.0, 0.5]
+    np.testing.assert_array_equal(sweeps["contrast"].confidence[0], s.confidence[1])  # the shared unchanged row
+    with pytest.raises(cv.ConvVisError, match="acceptable classes per photo"):
+        A.accepted_sweeps(model, info, pix, [(0,), ()], {"noise": (0.0,)})
+    with pytest.raises(cv.ConvVisError, match="attribute"):
+        A.accepted_sweeps(model, info, pix, accepted, {"blur": (1.0,)})
