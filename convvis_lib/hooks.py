@@ -10,6 +10,9 @@ from torch import nn
 from .errors import ConvVisError
 from .models import ModelInfo, get_module
 
+# The raw input treated as a pseudo-layer: "codes" of the pixels themselves (t-SNE, correspondence baselines).
+PIXELS = "pixels"
+
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
