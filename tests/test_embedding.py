@@ -106,13 +106,13 @@ def test_codes_beat_pixels_on_fashion(labelled):
     assert emb.knn_accuracy(codes["fc1"], y) > emb.knn_accuracy(codes["pixels"], y) + 0.05
 
 
-def test_suggested_layers():
+def test_comparison_spaces():
     _, info = cv.load_model("fashionnet", pretrained=False)
-    assert emb.suggested_layers(info) == ["pixels", "pool2", "pool3", "fc1"]
+    assert emb.comparison_spaces(info) == ["pixels", "pool2", "pool3", "fc1"]
     with torch.device("meta"):
         for name, expected in {"alexnet": ["pixels", "pool2", "pool5", "fc7"],
                                "resnet18": ["pixels", "layer3", "layer4", "avgpool"]}.items():
-            assert emb.suggested_layers(cv.load_model(name, pretrained=False)[1]) == expected
+            assert emb.comparison_spaces(cv.load_model(name, pretrained=False)[1]) == expected
 
 
 def test_bad_codes():
@@ -143,16 +143,3 @@ def test_large_sets_snap_in_blocks_near_the_optimum():
     assert len(np.unique(blocked)) == len(pts) and blocked.max() < side * side
     assert cost(exact) <= cost(blocked) <= 1.05 * cost(exact)
     np.testing.assert_array_equal(gridsnap.split_counts(10, np.array([4, 4, 4])), [4, 3, 3])
-
-
-def test_neighbour_figure_fits_the_book_column(labelled_batch):
-    import matplotlib.pyplot as plt
-    import matplotlib.text
-    model, info, x, labels = labelled_batch(40)
-    codes = emb.layer_codes(model, info, x, ["pixels", "fc1"])
-    views = [cv.deprocess(info, xi) for xi in x]
-    fig = emb.plot_neighbours(info, views, labels, [0, 1], codes, k=5)
-    fig.canvas.draw()
-    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text() and t.get_visible()]
-    assert fig.get_size_inches()[0] <= 6.8 and min(t.get_fontsize() for t in texts) >= 9
-    plt.close(fig)
