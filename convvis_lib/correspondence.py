@@ -1,4 +1,6 @@
-"""Point correspondence by nearest neighbours in CNN feature space (Long, Zhang & Darrell 2014).
+"""Point correspondence by nearest neighbours in CNN feature space.
+
+Long, Zhang & Darrell (2014), "Do Convnets Learn Correspondence?", NIPS 2014, https://arxiv.org/abs/1411.1091.
 
 A point of image A is described by the feature vector of a layer at that
 position (the layer's map interpolated to image coordinates); its match in
@@ -19,12 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .hooks import layer_function, model_device
-from .inversion import threads_for
+from .hooks import PIXELS, layer_function, model_device
 from .models import ModelInfo
 from .pixels import normalize_pixels
-
-PIXELS = "pixels"
+from .threads import threads_for
 
 
 def _points(points) -> np.ndarray:
@@ -41,20 +41,12 @@ def _check_batch(info: ModelInfo, x: torch.Tensor) -> None:
         raise ConvVisError(f"{info.name} expects {info.input_size[0]} input channel(s); got {x.shape[1]}")
 
 
-def normalise(info: ModelInfo, images01: torch.Tensor) -> torch.Tensor:
-    """Pixel batch in [0, 1] ``(N, C, H, W)`` of any size -> the model's normalised input (gray <-> RGB converted)."""
-    c = info.input_size[0]
-    if images01.ndim == 4 and images01.shape[1] == 3 and c == 1:
-        images01 = images01.mean(1, keepdim=True)
-    elif images01.ndim == 4 and images01.shape[1] == 1 and c == 3:
-        images01 = images01.expand(-1, 3, -1, -1)
-    return normalize_pixels(info, images01)
+def matchable_layers(model: nn.Module, info: ModelInfo) -> list[str]:
+    """Layers of ``info.layers`` whose output has positions to match: a map ``(N, C, h, w)`` with h, w > 1 at
+    the model's input size, in forward order.
 
-
-def spatial_layers(model: nn.Module, info: ModelInfo) -> list[str]:
-    """Layers of ``info.layers`` whose output is a map ``(N, C, h, w)`` with h, w > 1 at the model's input size.
-
-    Fully connected layers and global pooling (1×1) have no positions to match.
+    Unlike :func:`convvis_lib.gradcam.spatial_layers` this leaves out 1×1 maps (global pooling), and
+    fully connected layers have no positions at all.
     """
     x = torch.zeros((1, *info.input_size), device=model_device(model))
     names = []
@@ -119,10 +111,13 @@ def similarity_map(feat_a: torch.Tensor, feat_b: torch.Tensor, point: Sequence[f
 
 
 def match_points(feat_a: torch.Tensor, feat_b: torch.Tensor, points) -> np.ndarray:
-    """For each ``(x, y)`` in A, the position in B with the most similar feature; ``(K, 2)`` as (x, y).
+    """Nearest-neighbour matching in feature space (Long, Zhang & Darrell, 2014, https://arxiv.org/abs/1411.1091):
+    for each point ``p = (x, y)`` of A, the position of B with the most similar feature,
 
-    ``feat_a``, ``feat_b`` are unit-length features ``(D, H, W)`` (:func:`dense_features`), so a dot
-    product is the cosine similarity. :func:`match_batch` does the same for many pairs at once.
+        q̂ = argmax_q  f_A(p) · f_B(q)        (= cosine similarity, as the features have unit length)
+
+    ``feat_a``, ``feat_b`` are ``(D, H, W)`` maps from :func:`dense_features`; returns ``(K, 2)`` as (x, y).
+    :func:`match_batch` does the same for many pairs at once.
     """
     _check_maps(feat_a, feat_b)
     p = _points(points)
@@ -274,26 +269,31 @@ def affine_pairs(images01: torch.Tensor, n_points: int = 10, max_angle: float = 
     return pairs
 
 
-def stereo_pair(downscale: int = 4, n_points: int = 40) -> Pair:
+def stereo_pair(downscale: int = 4, n_points: int = 40, channels: int = 3) -> Pair:
     """The Middlebury motorcycle stereo pair (bundled with scikit-image), reduced by ``downscale``.
 
     The pair is rectified: the point ``(x, y)`` of the left image is at
     ``(x - d(y, x), y)`` in the right one, with ``d`` the ground-truth disparity.
     Keypoints are Harris corners of the left image where ``d`` is known.
+    ``channels=1`` gives gray images (the mean of R, G, B) for a grayscale model;
+    the keypoints are the same either way.
     """
     from skimage import data as skd
     from skimage.transform import downscale_local_mean
+    if channels not in (1, 3):
+        raise ConvVisError(f"channels must be 1 (gray) or 3 (RGB); got {channels!r}")
     left, right, disp = skd.stereo_motorcycle()
     h, w = (s // downscale * downscale for s in disp.shape)      # whole blocks only
     left, right, disp = left[:h, :w], right[:h, :w], disp[:h, :w]
     f = (downscale, downscale, 1)
-    a = torch.from_numpy(downscale_local_mean(left / 255.0, f)).permute(2, 0, 1).float()
-    b = torch.from_numpy(downscale_local_mean(right / 255.0, f)).permute(2, 0, 1).float()
+    a, b = (torch.from_numpy(downscale_local_mean(img / 255.0, f)).permute(2, 0, 1).float() for img in (left, right))
     d = downscale_local_mean(np.where(np.isfinite(disp), disp, np.nan), (downscale, downscale)) / downscale
     pts = keypoints(a.mean(0).numpy(), 4 * n_points, min_distance=3, border=4)
     dd = d[pts[:, 1].astype(int), pts[:, 0].astype(int)]
     keep = np.flatnonzero(np.isfinite(dd))[:n_points]
     pts, dd = pts[keep], dd[keep]
+    if channels == 1:
+        a, b = a.mean(0, keepdim=True), b.mean(0, keepdim=True)
     return Pair("stereo motorcycle", a, b, pts, np.stack([pts[:, 0] - dd, pts[:, 1]], 1))
 
 
@@ -302,7 +302,7 @@ def pair_features(model: nn.Module, info: ModelInfo, pair: Pair, layer: str,
     """Dense unit-length features ``(D, H, W)`` of both images of a pair at ``layer``."""
     device = model_device(model)
     with threads_for(pair.a):
-        fa, fb = (dense_features(model, info, normalise(info, img[None].to(device)), layer, patch)[0]
+        fa, fb = (dense_features(model, info, normalize_pixels(info, img[None].to(device)), layer, patch)[0]
                   for img in (pair.a, pair.b))
     return fa, fb
 
@@ -337,59 +337,9 @@ def match_pairs(model: nn.Module, info: ModelInfo, pairs: Sequence[Pair], layer:
     out: list[np.ndarray] = []
     for s in range(0, len(pairs), chunk):
         part = pairs[s:s + chunk]
-        xa, xb = (normalise(info, torch.stack(imgs).to(device)) for imgs in ([p.a for p in part], [p.b for p in part]))
+        xa, xb = (normalize_pixels(info, torch.stack(imgs).to(device))
+                  for imgs in ([p.a for p in part], [p.b for p in part]))
         with threads_for(xa):
             fa, fb = (dense_features(model, info, x, layer, patch) for x in (xa, xb))
             out += match_batch(fa, fb, [p.points for p in part])
     return out
-
-
-# ---- plotting ------------------------------------------------------------------------------------
-
-def _show(ax, img: torch.Tensor, title: str) -> None:
-    a = img.detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy()
-    ax.imshow(a[..., 0] if a.shape[2] == 1 else a, cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-
-
-def plot_matches(pair: Pair, pred: np.ndarray, tol: float, title: str = "") -> "plt.Figure":
-    """A and B side by side; each keypoint joined to its predicted match, green within ``tol`` of the truth, red not."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import ConnectionPatch
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(6.8, 3.2))
-    _show(ax_a, pair.a, "A")
-    _show(ax_b, pair.b, "B (× = 정답 위치)")
-    ok = np.linalg.norm(pred - pair.truth, axis=1) <= tol
-    for p, q, t, good in zip(pair.points, pred, pair.truth, ok):
-        color = "limegreen" if good else "red"
-        ax_a.plot(*p, "o", ms=4, color=color)
-        ax_b.plot(*q, "o", ms=4, color=color)
-        ax_b.plot(*t, "x", ms=4, color="cyan")
-        fig.add_artist(ConnectionPatch(p, q, "data", "data", axesA=ax_a, axesB=ax_b, color=color, lw=0.6, alpha=0.7))
-    fig.suptitle(f"{title}  (초록: {tol:.1f}px 안, {ok.mean():.0%})", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def plot_similarity(pair: Pair, feat_a: torch.Tensor, feat_b: torch.Tensor, index: int,
-                    title: str = "") -> "plt.Figure":
-    """Keypoint ``index`` on A; on B the cosine-similarity map, the best match (○) and the truth (×)."""
-    import matplotlib.pyplot as plt
-    from .plot import HEATMAP_CMAP
-    p, t = pair.points[index], pair.truth[index]
-    sim = similarity_map(feat_a, feat_b, p)
-    best = match_points(feat_a, feat_b, p[None])[0]
-    fig, axes = plt.subplots(1, 3, figsize=(6.8, 2.7))
-    _show(axes[0], pair.a, f"A: 점 {index + 1} {tuple(int(v) for v in p)}")
-    axes[0].plot(*p, "o", ms=7, mfc="none", mec="yellow", mew=2)
-    _show(axes[1], pair.b, "B: ○ 예측, × 정답")
-    axes[2].imshow(sim, cmap=HEATMAP_CMAP)
-    axes[2].set_title("B 전체와의 코사인 유사도", fontsize=9)
-    axes[2].axis("off")
-    for ax in axes[1:]:
-        ax.plot(*best, "o", ms=7, mfc="none", mec="yellow", mew=2)
-        ax.plot(*t, "x", ms=7, color="cyan", mew=2)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig

@@ -13,9 +13,8 @@ regularisers about 1 for an image that uses the whole pixel range, so the same
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,33 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import layer_function  # noqa: F401 (re-exported: inv.layer_function)
+from .hooks import layer_function
 from .models import ModelInfo
 from .preprocess import check_input, deprocess
+from .threads import threads_for
 
 TV_SCALE = 6.5
-SMALL_WORK = 200_000  # input values below which CPU work runs on one thread
 Lambda = float | Sequence[float] | torch.Tensor
-
-
-@contextmanager
-def threads_for(x: torch.Tensor, small: int = SMALL_WORK) -> Iterator[None]:
-    """Run the block on one CPU thread when ``x`` is on the CPU and has at most ``small`` values.
-
-    Tensors of a few 28×28 images are too small for intra-op threads to pay
-    off, and on a busy machine the threads' waiting costs far more than the
-    work (measured here: 10-20× slower with 2 threads under load). The thread
-    count is restored on exit, also after an exception.
-    """
-    if x.device.type != "cpu" or x.numel() > small:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def alpha_norm(x: torch.Tensor, alpha: float = 6.0) -> torch.Tensor:
@@ -142,55 +121,31 @@ def invert_code(features: Callable[[torch.Tensor], torch.Tensor], target: torch.
     opt = torch.optim.Adam([x], lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     history = np.empty(steps)
-    with threads_for(x):
-        for i in range(steps):
-            reg = lam_a * alpha_norm(x, alpha) + lam_tv * total_variation(x, beta, eps=1e-8 if beta < 2 else 0.0)
-            loss = (relative_error(features(x), target) + reg).sum()
-            (x.grad,) = torch.autograd.grad(loss, x)  # only the image gets a gradient, never the weights
-            opt.step()
-            schedule.step()
-            history[i] = loss.item() / n
-        with torch.no_grad():
-            final = relative_error(features(x), target)
+    for i in range(steps):
+        reg = lam_a * alpha_norm(x, alpha) + lam_tv * total_variation(x, beta, eps=1e-8 if beta < 2 else 0.0)
+        loss = (relative_error(features(x), target) + reg).sum()
+        (x.grad,) = torch.autograd.grad(loss, x)  # only the image gets a gradient, never the weights
+        opt.step()
+        schedule.step()
+        history[i] = loss.item() / n
+    with torch.no_grad():
+        final = relative_error(features(x), target)
     return Inversion(x.detach(), final, history)
 
 
 def invert(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layer: str, **kwargs) -> Inversion:
     """Reconstruct each image of ``x0`` from its code at ``layer``.
 
-    Keyword arguments go to :func:`invert_code` (``steps``, ``lr``,
-    ``lambda_alpha``, ``lambda_tv``, ``alpha``, ``beta``, ``seed``, ...).
-    Model parameters get no ``.grad``.
+    ``features`` = Φ is the model cut at ``layer``; keyword arguments go to :func:`invert_code` (``steps``,
+    ``lr``, ``lambda_alpha``, ``lambda_tv``, ``alpha``, ``beta``, ``seed``, ...). Model parameters get no
+    ``.grad``. Small CPU work (a few 28×28 images) runs on one thread (:func:`~convvis_lib.threads.threads_for`).
     """
     check_input(info, x0, model)
     kwargs.setdefault("scale", pixel_range(info))
-    with layer_function(model, info, layer) as features:
+    with layer_function(model, info, layer) as features, threads_for(x0):
         with torch.no_grad():
             target = features(x0)
         return invert_code(features, target, tuple(x0.shape), **kwargs)
-
-
-def invert_layers(model: nn.Module, info: ModelInfo, x0: torch.Tensor, layers: Sequence[str],
-                  settings: Sequence[tuple[float, float]], **kwargs) -> dict[tuple[str, int], Inversion]:
-    """Invert every image of ``x0`` at every layer under every ``(λ_α, λ_TV)`` setting.
-
-    Runs one batched optimisation per layer (images × settings), so the cost is
-    one inversion per layer. Returns ``{(layer, setting_index): Inversion}``
-    with ``len(x0)`` images each.
-    """
-    if not settings:
-        raise ConvVisError("settings must list at least one (lambda_alpha, lambda_tv) pair")
-    n = len(x0)
-    lam_a = [a for a, _ in settings for _ in range(n)]
-    lam_tv = [t for _, t in settings for _ in range(n)]
-    batch = x0.repeat(len(settings), 1, 1, 1)
-    out: dict[tuple[str, int], Inversion] = {}
-    for layer in layers:
-        res = invert(model, info, batch, layer, lambda_alpha=lam_a, lambda_tv=lam_tv, **kwargs)
-        for k in range(len(settings)):
-            part = slice(k * n, (k + 1) * n)
-            out[(layer, k)] = Inversion(res.images[part], res.feature_error[part], res.history)
-    return out
 
 
 def reconstruction_scores(info: ModelInfo, original: torch.Tensor, recon: torch.Tensor) -> dict[str, np.ndarray]:

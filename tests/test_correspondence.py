@@ -136,13 +136,21 @@ def test_dense_features_of_stride_one_layer_are_the_activation(fashion, batch):
 def test_dense_features_upsample_to_input_size(fashion, batch):
     model, info = fashion
     assert co.dense_features(model, info, batch[:1], "pool3").shape == (1, 128, 28, 28)
-    big = co.normalise(info, torch.rand(1, 3, 40, 60))                  # RGB photo -> gray, any size
-    assert big.shape == (1, 1, 40, 60)
+    big = cv.pixels.normalize_pixels(info, torch.rand(1, 1, 40, 60))     # any size: conv layers only
     assert co.dense_features(model, info, big, "conv3").shape == (1, 128, 40, 60)
 
 
-def test_spatial_layers(fashion):
-    assert co.spatial_layers(*fashion) == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3"]
+def test_matchable_layers(fashion):
+    assert co.matchable_layers(*fashion) == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3"]
+
+
+def test_matchable_layers_leave_out_one_by_one_maps():
+    """ResNet-18's global average pool gives (N, 512, 1, 1): a map (so Grad-CAM's spatial layer) but no positions."""
+    from convvis_lib.gradcam import spatial_layers
+    model, info = cv.load_model("resnet18", pretrained=False)
+    mine = co.matchable_layers(model, info)
+    assert "avgpool" in spatial_layers(model, info) and "avgpool" not in mine
+    assert mine == [n for n in spatial_layers(model, info) if n != "avgpool"]
 
 
 def test_affine_pairs_truth_inside_and_seeded(fashion, sample):
@@ -159,6 +167,11 @@ def test_affine_pairs_truth_inside_and_seeded(fashion, sample):
 def test_stereo_truth_points_at_the_same_content():
     pair = co.stereo_pair(downscale=4, n_points=30)
     assert pair.a.shape == pair.b.shape == (3, 125, 185)
+    gray = co.stereo_pair(downscale=4, n_points=30, channels=1)        # for a grayscale model: same keypoints
+    assert gray.a.shape == (1, 125, 185) and np.array_equal(gray.points, pair.points)
+    assert torch.allclose(gray.b[0], pair.b.mean(0))
+    with pytest.raises(cv.ConvVisError, match="channels must be 1 \\(gray\\) or 3 \\(RGB\\); got 2"):
+        co.stereo_pair(channels=2)
     assert len(pair.points) == 30
     assert np.array_equal(pair.truth[:, 1], pair.points[:, 1])          # rectified: same row
     assert (pair.truth[:, 0] < pair.points[:, 0]).all()                 # positive disparity
@@ -210,6 +223,9 @@ def test_refusals(fashion, batch):
         co.match_points(feats, feats, [1, 2, 3])
     with pytest.raises(cv.ConvVisError, match="equal D"):
         co.similarity_map(feats, feats[:5], (1, 1))
+    colour = co.Pair("rgb", torch.rand(3, 20, 20), torch.rand(3, 20, 20), np.zeros((1, 2)), np.zeros((1, 2)))
+    with pytest.raises(cv.ConvVisError, match="fashionnet expects 1 channel"):
+        co.pair_features(model, info, colour, "conv1")
     with pytest.raises(cv.ConvVisError, match="one matrix per image"):
         co.warp_images(torch.zeros(2, 1, 5, 5), [co.affine_matrix(size=(5, 5))])
 
@@ -217,14 +233,14 @@ def test_refusals(fashion, batch):
 def test_efficientnet_lite0_identity_pair_and_layers():
     """Lite0's stages (padding modules, depthwise convs) give dense features at any input size; A == B matches itself."""
     model, info = cv.load_model("efficientnet_lite0")
-    assert co.spatial_layers(model, info) == ["stem", *[f"block{i}" for i in range(1, 8)], "head"]
+    assert co.matchable_layers(model, info) == ["stem", *[f"block{i}" for i in range(1, 8)], "head"]
     img = cv.pixels.to_pixels(info, cv.examples_for(info).images[:1])[0]
     img = torch.nn.functional.interpolate(img[None], size=(72, 96), mode="bilinear", antialias=True)[0]
     pts = co.keypoints(img.mean(0).numpy(), 8, min_distance=4, border=4)
     assert len(pts) >= 5
     got = co.pair_pck(model, info, [co.Pair("same", img, img, pts, pts)], ["stem", "block2"], [0.0])
     assert got == {"stem": pytest.approx([1.0]), "block2": pytest.approx([1.0])}
-    feats = co.dense_features(model, info, co.normalise(info, img[None]), "block3")
+    feats = co.dense_features(model, info, cv.pixels.normalize_pixels(info, img[None]), "block3")
     assert feats.shape[-2:] == (72, 96) and torch.allclose(feats.norm(dim=1), torch.ones(1, 72, 96), atol=1e-4)
     assert count_hooks(model) == 0
 

@@ -8,7 +8,7 @@ from torch import nn
 
 import convvis_lib as cv
 from convvis_lib import inversion as inv
-from convvis_lib.hooks import count_hooks
+from convvis_lib.hooks import count_hooks, layer_function
 
 
 # ---- regularisers and scores, by hand ---------------------------------------------------------
@@ -139,15 +139,20 @@ def test_invert_fashionnet_conv1_reconstructs(fashion, sample):
     assert torch.equal(first, again)                             # seeded
 
 
-def test_invert_layers_splits_settings(fashion, sample):
+def test_a_batch_solves_each_image_on_its_own(fashion, sample):
+    """The objective is a sum of per-image terms and Adam updates each value on its own, so inverting a batch
+    (with per-image lambdas) gives what inverting each image alone gives from the same start."""
     model, info = fashion
     x0 = cv.preprocess(info, sample.images[:2])
-    out = inv.invert_layers(model, info, x0, ["conv2", "fc2"], [(0.0, 0.0), (1.0, 0.5)], steps=40)
-    assert sorted(out) == [("conv2", 0), ("conv2", 1), ("fc2", 0), ("fc2", 1)]
-    for layer in ("conv2", "fc2"):
-        plain, smooth = out[(layer, 0)].images, out[(layer, 1)].images
-        assert plain.shape == smooth.shape == x0.shape
-        assert (inv.total_variation(smooth) < inv.total_variation(plain)).all()
+    start = torch.randn(x0.shape, generator=torch.Generator().manual_seed(5)) * 0.1
+    both = inv.invert(model, info, x0, "conv2", steps=30, lambda_alpha=[0.0, 1.0], lambda_tv=[0.0, 0.5], init=start)
+    for i, (lam_a, lam_tv) in enumerate([(0.0, 0.0), (1.0, 0.5)]):
+        alone = inv.invert(model, info, x0[i:i + 1], "conv2", steps=30, lambda_alpha=lam_a, lambda_tv=lam_tv,
+                           init=start[i:i + 1])
+        assert torch.allclose(both.images[i], alone.images[0], atol=1e-4)
+        assert both.feature_error[i].item() == pytest.approx(alone.feature_error[0].item(), rel=1e-3, abs=1e-6)
+    smooth, plain = both.images[1:], both.images[:1]
+    assert inv.total_variation(smooth) < inv.total_variation(plain)
     assert count_hooks(model) == 0
 
 
@@ -156,7 +161,7 @@ def test_layer_function_stops_early_and_cleans_up(fashion):
     model.train()
     try:
         with pytest.raises(RuntimeError, match="boom"):
-            with inv.layer_function(model, info, "conv2") as f:
+            with layer_function(model, info, "conv2") as f:
                 out = f(torch.zeros(1, 1, 40, 52))                 # not 28x28: fc1 never runs
                 assert out.shape == (1, 64, 20, 26)
                 assert not model.training
@@ -214,23 +219,29 @@ def test_bad_layer_and_input(fashion, sample):
         inv.invert(model, info, torch.zeros(1, 1, 20, 20), "conv1")
     with pytest.raises(cv.ConvVisError, match="beta must be positive"):
         inv.total_variation(x0, beta=0)
-    with pytest.raises(cv.ConvVisError, match="settings must list"):
-        inv.invert_layers(model, info, x0, ["conv1"], [])
+    with pytest.raises(cv.ConvVisError, match=r"lambda_tv must be one number or one per image \(1\); got 2"):
+        inv.invert(model, info, x0, "conv1", lambda_tv=[0.1, 0.2])
     with pytest.raises(cv.ConvVisError, match="differ in shape"):
         inv.reconstruction_scores(info, x0, x0[:, :, :10])
 
 
-def test_threads_for_small_cpu_work_restores_count():
-    before = torch.get_num_threads()
-    with inv.threads_for(torch.zeros(10, 1, 28, 28)):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with inv.threads_for(torch.zeros(2, 3, 224, 224)):            # big enough for all threads
-        assert torch.get_num_threads() == before
-    with pytest.raises(RuntimeError):
-        with inv.threads_for(torch.zeros(1)):
-            raise RuntimeError
-    assert torch.get_num_threads() == before
+def test_invert_runs_small_cpu_work_on_one_thread(fashion, sample, monkeypatch):
+    model, info = fashion
+    seen = []
+    real = inv.invert_code
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inv, "invert_code", spy)
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        inv.invert(model, info, cv.preprocess(info, sample.images[:1]), "conv1", steps=1)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(original)
 
 
 def test_efficientnet_lite0_stages_invert_and_clean_up():
