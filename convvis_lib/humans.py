@@ -1,28 +1,23 @@
-"""Comparing a ConvNet with human labellers: a labelling quiz (logic + ipywidgets 7.7/8 UI) and published baselines.
+"""Comparing a ConvNet with human labellers: the labelling quiz's logic and the published human baseline.
 
-The quiz state and scoring live in :class:`LabelQuiz` (plain Python, unit-tested); :class:`QuizUI`
-only wires buttons to it. No ``widgets.Stack`` (absent in ipywidgets 7, which Colab ships).
+:func:`make_quiz` draws seeded labelled images and the model's answers on them; :class:`LabelQuiz` records a
+reader's answers and scores them against the truth and the model on the same images (plain Python, no UI).
+The quiz is shown by :mod:`convvis_lib.widgets.quiz` (buttons in a kernel, a script in the book) and the
+comparison drawn by :mod:`convvis_lib.plot.humans`.
 """
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
 from dataclasses import dataclass
 from typing import Sequence
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from .attributes import confusion_matrix, top_confusions
 from .errors import ConvVisError
 from .hooks import eval_mode, model_device
+from .metrics import confusion_matrix, top_confusions
 from .models import ModelInfo
-from .plot import no_text_png
 from .preprocess import preprocess
 
 
@@ -122,8 +117,11 @@ class LabelQuiz:
         k = len(self.class_names)
         y, m = self.labels[:n], self.model_predictions[:n]
         h = np.asarray(self.answers[:n], dtype=np.int64)
-        return QuizScore(n, len(self), int((h == y).sum()), int((m == y).sum()), int((h == m).sum()),
-                         confusion_matrix(y, h, k), confusion_matrix(y, m, k))
+        if n == 0:  # nothing answered yet: every count is zero
+            cm_h = cm_m = np.zeros((k, k), dtype=np.int64)
+        else:
+            cm_h, cm_m = confusion_matrix(y, h, k), confusion_matrix(y, m, k)
+        return QuizScore(n, len(self), int((h == y).sum()), int((m == y).sum()), int((h == m).sum()), cm_h, cm_m)
 
     def model_accuracy_all(self) -> float:
         """The model's accuracy on all items of the quiz (answered or not)."""
@@ -184,115 +182,3 @@ def make_quiz(model: nn.Module, info: ModelInfo, examples, n: int = 20, seed: in
     with eval_mode(model), torch.inference_mode():
         preds = model(x).argmax(1).cpu().numpy()
     return LabelQuiz(images, labels[idx], preds, [info.label(c) for c in range(info.num_classes)], idx)
-
-
-def image_png(image: np.ndarray, size: int = 140) -> bytes:
-    """PNG bytes of an image (uint8 or float in [0, 1]), upscaled with nearest neighbour to ``size`` px high."""
-    from PIL import Image
-    a = np.asarray(image)
-    if a.dtype != np.uint8:
-        a = (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
-    img = Image.fromarray(a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a)
-    img = img.resize((max(1, round(img.width * size / img.height)), size), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return no_text_png(buf.getvalue())
-
-
-class QuizUI(widgets.VBox):
-    """The quiz as widgets: the current image, one button per class, progress, feedback, final report.
-
-    Works on ipywidgets 7.7 and 8 (no Stack). ``buttons[c].click()`` answers class ``c``.
-    """
-
-    def __init__(self, quiz: LabelQuiz, baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> None:
-        self.quiz, self.baseline = quiz, baseline
-        self.image = widgets.Image(format="png")
-        self.progress = widgets.HTML()
-        self.feedback = widgets.HTML()
-        self.result = widgets.HTML()
-        self.buttons = [widgets.Button(description=name, layout=widgets.Layout(width="108px"))
-                        for name in quiz.class_names]
-        for c, button in enumerate(self.buttons):
-            button.on_click(lambda _b, c=c: self._answer(c))
-        self.reset_button = widgets.Button(description="처음부터 다시", button_style="warning")
-        self.reset_button.on_click(lambda _b: self._reset())
-        grid = widgets.HBox(self.buttons, layout=widgets.Layout(flex_flow="row wrap", max_width="580px"))
-        super().__init__([self.progress, self.image, grid, self.feedback, self.result, self.reset_button])
-        self._refresh()
-
-    def _answer(self, cls: int) -> None:
-        if self.quiz.finished:
-            return
-        i = self.quiz.position
-        right = self.quiz.answer(cls)
-        names = self.quiz.class_names
-        truth, model = int(self.quiz.labels[i]), int(self.quiz.model_predictions[i])
-        mark = "정답" if right else f"오답 (정답: {html.escape(names[truth])})"
-        model_mark = "맞힘" if model == truth else "틀림"
-        self.feedback.value = (f"{i + 1}번: {mark} · 모델의 답: {html.escape(names[model])} ({model_mark})")
-        self._refresh()
-
-    def _reset(self) -> None:
-        self.quiz.reset()
-        self.feedback.value = ""
-        self._refresh()
-
-    def _refresh(self) -> None:
-        q = self.quiz
-        for b in self.buttons:
-            b.disabled = q.finished
-        if q.finished:
-            self.progress.value = f"<b>{len(q)}문제를 모두 풀었습니다.</b>"
-            self.result.value = "<pre>" + html.escape(q.report(self.baseline)) + "</pre>"
-            return
-        self.progress.value = f"<b>{q.position + 1} / {len(q)}</b> — 이 옷은 무엇일까요?"
-        self.image.value = image_png(q.images[q.position])
-        self.result.value = ""
-
-
-def quiz_data(quiz: LabelQuiz, model_name: str, baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> dict:
-    """What the kernel-free quiz in the book needs: class names, each image with its truth and the model's
-    answer, and the published baseline (the one in :data:`FASHION_MNIST_HUMAN`, never retyped)."""
-    items = [{"image": "data:image/png;base64," + base64.b64encode(image_png(img, 28)).decode("ascii"),
-              "truth": int(t), "model": int(m)}
-             for img, t, m in zip(quiz.images, quiz.labels, quiz.model_predictions)]
-    return {"classes": list(quiz.class_names), "items": items, "model": model_name,
-            "baseline": {"accuracy": baseline.accuracy, "protocol": baseline.protocol, "source": baseline.source}}
-
-
-def static_quiz_html(quiz: LabelQuiz, model_name: str = "fashionnet",
-                     baseline: HumanBaseline = FASHION_MNIST_HUMAN) -> str:
-    """Kernel-free quiz for the book: the data as JSON, played by the book's script ``convvis-quiz.js``
-    (self-hosted, no network); a short note where scripts do not run."""
-    data = json.dumps(quiz_data(quiz, model_name, baseline), ensure_ascii=False).replace("</", "<\\/")
-    return ('<div class="convvis-quiz">'
-            f'<script type="application/json" class="convvis-quiz-data">{data}</script>'
-            '<p class="convvis-quiz-fallback">이 퀴즈는 책 페이지의 자바스크립트로 동작합니다. 자바스크립트가 꺼져 '
-            "있으면 노트북을 Colab이나 Jupyter에서 실행해 풀어 보세요.</p></div>")
-
-
-def quiz_view(quiz: LabelQuiz, baseline: HumanBaseline = FASHION_MNIST_HUMAN, model_name: str = "fashionnet"):
-    """The live :class:`QuizUI` in a kernel; while the book is built, the same quiz played by a script."""
-    from .widgets import static_mode
-    if static_mode():
-        from IPython.display import HTML
-        return HTML(static_quiz_html(quiz, model_name, baseline))
-    return QuizUI(quiz, baseline)
-
-
-# ---------------------------------------------------------------- plotting (no computation below)
-
-def plot_comparison(rows: Sequence[tuple[str, float]], ax: plt.Axes | None = None,
-                    title: str = "Fashion-MNIST 정확도 비교") -> plt.Axes:
-    """Horizontal bars of ``(label, accuracy)`` pairs (NaN rows are skipped), value written at each bar."""
-    rows = [(n, a) for n, a in rows if a == a]
-    ax = ax or plt.subplots(figsize=(6, 0.5 * len(rows) + 1))[1]
-    pos = np.arange(len(rows))
-    ax.barh(pos, [a for _, a in rows], color=[f"C{i}" for i in range(len(rows))])
-    for p, (_, a) in zip(pos, rows):
-        ax.text(min(a, 1.0) + 0.01, p, f"{a:.1%}", va="center", fontsize=9)
-    ax.set_yticks(pos, [n for n, _ in rows], fontsize=9)
-    ax.invert_yaxis()
-    ax.set(xlim=(0, 1.12), xlabel="정확도", title=title)
-    return ax

@@ -1,12 +1,11 @@
-"""Tests for convvis_lib.humans: quiz state and scoring through simulated button clicks, static version."""
+"""convvis_lib.humans: the quiz's state and scoring, seeded quizzes from a model, the published baseline.
+
+The quiz's buttons and its book version are tested in tests/widgets/test_quiz.py."""
 from __future__ import annotations
 
-import base64
 import gzip
-import inspect
-import io
-import json
-import re
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,14 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import convvis_lib as cv
-from convvis_lib import humans, plot
+from convvis_lib import humans
 from convvis_lib.hooks import count_hooks
 
 NAMES = ["가", "나", "다"]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def toy_quiz() -> humans.LabelQuiz:
@@ -31,32 +28,24 @@ def toy_quiz() -> humans.LabelQuiz:
     return humans.LabelQuiz(images, labels, model, NAMES, indices=[10, 11, 12, 13, 14])
 
 
-def test_clicks_are_recorded_and_scored_against_truth_and_model():
+def test_answers_are_recorded_in_order_and_scored_against_truth_and_model():
     quiz = toy_quiz()
-    ui = humans.QuizUI(quiz)
-    assert "1 / 5" in ui.progress.value and ui.image.value[:4] == b"\x89PNG"
-    first_image = ui.image.value
-    ui.buttons[0].click()  # right
-    assert quiz.answers[:2] == [0, None] and "1번: 정답 ·" in ui.feedback.value
-    assert "2 / 5" in ui.progress.value and ui.image.value != first_image
-    ui.buttons[2].click()  # wrong (truth 나), model right
-    assert "오답 (정답: 나)" in ui.feedback.value and "모델의 답: 나 (맞힘)" in ui.feedback.value
-    ui.buttons[1].click()  # wrong (truth 다), model wrong too (나)
+    assert (quiz.position, quiz.finished) == (0, False) and np.isnan(quiz.score().human_accuracy)
+    assert [quiz.answer(c) for c in (0, 2, 1)] == [True, False, False]  # truth 0, 1, 2
+    assert quiz.answers == [0, 2, 1, None, None] and quiz.position == 3
     s = quiz.score()
-    assert (s.n_answered, s.human_correct, s.model_correct, s.agreement) == (3, 1, 2, 2)  # items 0 and 2 agree
+    assert (s.n_answered, s.n_items, s.human_correct, s.model_correct, s.agreement) == (3, 5, 1, 2, 2)
     assert s.human_accuracy == pytest.approx(1 / 3) and s.model_accuracy == pytest.approx(2 / 3)
+    # rows: truth, columns: answer
     assert np.array_equal(s.human_confusion, [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
     assert np.array_equal(s.model_confusion, [[1, 0, 0], [0, 1, 0], [0, 1, 0]])
-    ui.buttons[2].click()
-    ui.buttons[1].click()
+    assert quiz.model_accuracy_all() == pytest.approx(3 / 5)  # on all five items, answered or not
+    quiz.answer(2)
+    quiz.answer(1)
     s = quiz.score()
-    assert quiz.finished and (s.human_correct, s.model_correct) == (3, 3)
-    assert all(b.disabled for b in ui.buttons)
-    assert "5문제를 모두" in ui.progress.value and "나 0.600, 같은 이미지에서 모델 0.600" in ui.result.value
-    ui.buttons[0].click()  # ignored once finished
-    assert quiz.answers == [0, 2, 1, 2, 1]
-    ui.reset_button.click()
-    assert quiz.position == 0 and not any(b.disabled for b in ui.buttons) and "1 / 5" in ui.progress.value
+    assert quiz.finished and (s.human_correct, s.model_correct, s.agreement) == (3, 3, 3)
+    quiz.reset()
+    assert quiz.position == 0 and quiz.answers == [None] * 5 and quiz.score().n_answered == 0
 
 
 def test_report_before_and_after_answers():
@@ -119,24 +108,6 @@ def test_make_quiz_refuses_unlabelled_photos():
         humans.make_quiz(model, info, photos, n=3)
 
 
-def test_static_version_carries_the_quiz_for_the_book_script(monkeypatch):
-    quiz = toy_quiz()
-    page = humans.static_quiz_html(quiz)
-    match = re.search(r'<script type="application/json" class="convvis-quiz-data">(.*?)</script>', page, re.S)
-    data = json.loads(match.group(1).replace("<\\/", "</"))
-    assert data["classes"] == NAMES and data["model"] == "fashionnet"
-    assert [(i["truth"], i["model"]) for i in data["items"]] == [(0, 0), (1, 1), (2, 1), (2, 2), (1, 0)]
-    assert data["baseline"]["accuracy"] == humans.FASHION_MNIST_HUMAN.accuracy
-    first = base64.b64decode(data["items"][0]["image"].split(",", 1)[1])
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))), quiz.images[0])  # the image itself, 28x28
-    assert plot.recorded_fonts(first) == {"min_font_px": None, "text": None}
-    assert "convvis-quiz-fallback" in page
-    monkeypatch.setenv("CONVVIS_STATIC", "1")
-    assert "convvis-quiz-data" in humans.quiz_view(quiz)._repr_html_()
-    monkeypatch.setenv("CONVVIS_STATIC", "0")
-    assert isinstance(humans.quiz_view(quiz), humans.QuizUI)
-
-
 README = Path("/usr/share/doc/dataset-fashion-mnist/README.md.gz")
 
 
@@ -149,15 +120,10 @@ def test_human_baseline_is_the_readme_row():
     assert humans.FASHION_MNIST_HUMAN.n_images == 1000
 
 
-def test_no_emoji_in_quiz_strings():
-    source = inspect.getsource(humans) + (ROOT / "book/_ext/convvis_book/static/convvis-quiz.js").read_text()
-    emoji = [ch for ch in source if ord(ch) >= 0x2600 and not "\uac00" <= ch <= "\ud7a3" and ch not in "−→×·—‘’…"]
-    assert not emoji, f"emoji or symbols that need an emoji font: {sorted(set(emoji))}"
-
-
-def test_image_png_and_no_ipywidgets8_only_api():
-    png = humans.image_png(np.arange(28 * 28, dtype=np.uint8).reshape(28, 28) % 255, size=140)
-    img = Image.open(io.BytesIO(png))
-    assert img.size == (140, 140)
-    assert np.asarray(img)[0, 0] == 0 and np.asarray(img)[0, 5] == 1  # nearest-neighbour upscale by 5
-    assert "Stack(" not in inspect.getsource(humans)
+def test_humans_is_logic_only():
+    """No drawing or UI library is loaded by importing the module (they live in plot.humans and widgets.quiz)."""
+    code = ("import sys, convvis_lib.humans; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'ipywidgets', 'IPython'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert not [name for name in vars(humans) if name.startswith(("plot_", "draw_"))]

@@ -1,5 +1,5 @@
 /* convvis-ko: the labelling quiz of chapter 10, played in the book without a kernel.
-   convvis_lib.humans.static_quiz_html writes <div class="convvis-quiz"> holding the data as JSON (class names,
+   convvis_lib.widgets.quiz.static_quiz_html writes <div class="convvis-quiz"> holding the data as JSON (class names,
    each image with its true class and the model's answer, the published human baseline). This script shows one
    image at a time with a button per class, says after each answer whether it was right and what the model
    answered, keeps the running score, and at the end sets the reader's accuracy beside the model's on the same

@@ -1,4 +1,4 @@
-"""Layer/class selectors and the explorer: live in a kernel, pre-rendered in the book."""
+"""Selectors (layer, class, method, plain choices) and the explorer: live in a kernel, pre-rendered in the book."""
 from __future__ import annotations
 
 import base64
@@ -13,9 +13,9 @@ from typing import Callable, Hashable, Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from .errors import ConvVisError
-from .models import ModelInfo
-from .plot import FIGURE_DPI, figure_image
+from ..errors import ConvVisError
+from ..models import ModelInfo
+from ..plot import FIGURE_DPI, METHOD_LABELS, figure_image
 
 STATIC_ENV = "CONVVIS_STATIC"
 MAX_STATIC_RENDERS = 64
@@ -64,6 +64,26 @@ def choice(options: Sequence, value=None, description: str = "") -> widgets.Drop
     first = options[0][1] if isinstance(options[0], tuple) else options[0]
     return widgets.Dropdown(options=options, value=first if value is None else value,
                             description=description, style=STYLE)
+
+
+def method_dropdown(methods: Sequence[str], value: str | None = None, description: str = "방법") -> widgets.Dropdown:
+    """Dropdown of attribution methods under their Korean names (:data:`convvis_lib.plot.METHOD_LABELS`);
+    its value is the method's key (``"saliency"``, ``"guided_backprop"``, ...)."""
+    unknown = [m for m in methods if m not in METHOD_LABELS]
+    if unknown:
+        raise ConvVisError(f"unknown method(s) {unknown}; allowed: {list(METHOD_LABELS)}")
+    return choice([(METHOD_LABELS[m], m) for m in methods], value, description)
+
+
+def image_dropdown(names: Sequence[str], indices: Sequence[int] | None = None, value: int | None = None,
+                   description: str = "사진") -> widgets.Dropdown:
+    """Dropdown of images by name (e.g. ``examples.names``) whose value is the image's index into ``names``;
+    all of them, or only ``indices`` in that order."""
+    idx = range(len(names)) if indices is None else [int(i) for i in indices]
+    bad = [i for i in idx if not 0 <= i < len(names)]
+    if bad:
+        raise ConvVisError(f"image index {bad[0]} out of range; allowed: 0..{len(names) - 1}")
+    return choice([(names[i], i) for i in idx], value, description)
 
 
 def _labels_values(dd: widgets.Dropdown) -> tuple[list[str], list]:
@@ -256,7 +276,7 @@ class ImagePicker:
                              "nth": choice([(f"{k + 1}번째", k) for k in range(per_class)], description="이미지 번호")}
             self.static_fixed = ["nth"]
         else:
-            self.controls = {"cls": choice([(n, i) for i, n in enumerate(examples.names)], description="사진")}
+            self.controls = {"cls": image_dropdown(examples.names)}
             self.static_fixed = []
 
     def index(self, cls: int, nth: int | None = None) -> int:

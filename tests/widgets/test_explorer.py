@@ -1,4 +1,4 @@
-"""Selectors built from metadata; the explorer live and pre-rendered."""
+"""convvis_lib.widgets.explorer: selectors built from metadata; the explorer live and pre-rendered."""
 from __future__ import annotations
 
 import dataclasses
@@ -27,6 +27,25 @@ def test_dropdowns_come_from_metadata(fashion):
     assert [lb for lb, _ in cw.class_dropdown(imagenet).options] == ["0: 고양이 (class0)", "1: class1", "2: 개 (class2)"]
     with pytest.raises(ConvVisError, match="conv1"):
         cw.layer_dropdown(info, ["conv1", "conv7"])
+
+
+def test_method_dropdown_shows_korean_names_and_yields_keys():
+    dd = cw.method_dropdown(["saliency", "guided_backprop", "gradcam"], value="gradcam")
+    assert list(dd.options) == [("세일리언시 맵", "saliency"), ("가이디드 역전파", "guided_backprop"),
+                                ("Grad-CAM", "gradcam")]
+    assert dd.value == "gradcam" and dd.description == "방법"
+    assert cw.method_dropdown(["deconvnet"]).value == "deconvnet"
+    with pytest.raises(ConvVisError, match=r"unknown method\(s\) \['guided'\]; allowed: \['saliency'"):
+        cw.method_dropdown(["saliency", "guided"])
+
+
+def test_image_dropdown_names_images_and_yields_their_index():
+    names = ["고양이", "커피", "오토바이"]
+    dd = cw.image_dropdown(names, [2, 0], description="이미지")
+    assert list(dd.options) == [("오토바이", 2), ("고양이", 0)] and dd.value == 2 and dd.description == "이미지"
+    assert list(cw.image_dropdown(names, value=1).options) == [("고양이", 0), ("커피", 1), ("오토바이", 2)]
+    with pytest.raises(ConvVisError, match=r"image index 3 out of range; allowed: 0..2"):
+        cw.image_dropdown(names, [0, 3])
 
 
 def test_live_explore_calls_render_with_current_values(fashion, monkeypatch):
