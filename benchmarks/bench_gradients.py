@@ -36,13 +36,13 @@ def bench_model(name: str, device: torch.device, rounds: int, n: int | None = No
     x = cv.preprocess(info, [images[i % len(images)] for i in range(n)]).to(device)
     fns = {"plain": _plain(model, x, 3),
            "saliency": lambda: gradients.saliency(model, info, x, 3),
-           "guided": lambda: gradients.guided_backprop(model, info, x, 3),
+           "guided_backprop": lambda: gradients.guided_backprop(model, info, x, 3),
            "deconvnet": lambda: gradients.deconvnet(model, info, x, 3)}
     fns.update(_captum(model, x, 3))
     t = paired(fns, rounds, device)
     ref = sorted(t["plain"])[len(t["plain"]) // 2]
     rows = []
-    for method in ("saliency", "guided", "deconvnet"):
+    for method in ("saliency", "guided_backprop", "deconvnet"):
         r = ratio(t[method], t["plain"])
         med = sorted(t[method])[len(t[method]) // 2]
         rows.append(Row(f"{method} vs forward+backward ({name}, batch {n}, {device.type})", fmt_s(med),
@@ -57,7 +57,7 @@ def bench_model(name: str, device: torch.device, rounds: int, n: int | None = No
     return rows
 
 
-CAPTUM = {"saliency": "Saliency", "guided": "GuidedBackprop", "deconvnet": "Deconvolution"}
+CAPTUM = {"saliency": "Saliency", "guided_backprop": "GuidedBackprop", "deconvnet": "Deconvolution"}
 
 
 def _captum(model, x: torch.Tensor, cls: int) -> dict:

@@ -39,8 +39,8 @@ def cases(device: torch.device) -> dict[str, Callable[[], object]]:
         n = bench_gradients.BATCHES[name]
         x = cv.preprocess(info, [images[i % len(images)] for i in range(n)]).to(device)
         out[f"{name} plain fwd+bwd (batch {n})"] = bench_gradients._plain(model, x, 3)
-        for method in ("saliency", "guided", "deconvnet"):
-            fn = {"saliency": gradients.saliency, "guided": gradients.guided_backprop,
+        for method in ("saliency", "guided_backprop", "deconvnet"):
+            fn = {"saliency": gradients.saliency, "guided_backprop": gradients.guided_backprop,
                   "deconvnet": gradients.deconvnet}[method]
             out[f"{name} {method}"] = (lambda fn=fn, model=model, info=info, x=x: fn(model, info, x, 3))
         if name == "fashionnet":

@@ -14,9 +14,9 @@
 The three maps differ only in how the backward pass crosses a rectifier ``y = relu(x)``. With ``g``
 the signal arriving from above:
 
-* ``"plain"``      (true gradient)   ``g * [x > 0]``        -- mask by the sign of the forward input
-* ``"deconvnet"``  (Zeiler & Fergus) ``max(g, 0)``          -- rectify the backward signal instead
-* ``"guided"``     (Springenberg)    ``max(g, 0) * [x > 0]`` -- both
+* ``"plain"``            (true gradient)   ``g * [x > 0]``        -- mask by the sign of the forward input
+* ``"deconvnet"``        (Zeiler & Fergus) ``max(g, 0)``          -- rectify the backward signal instead
+* ``"guided_backprop"``  (Springenberg)    ``max(g, 0) * [x > 0]`` -- both
 
 Convolutions (transposed filters) and max pooling (the recorded "switches") go backward as autograd
 does in all three, so DeconvNet and guided backprop are autograd with the rectifier's backward
@@ -32,7 +32,7 @@ while without the clip the map scales with the score, as the plain gradient does
 
 Any other activation module (``LeakyReLU``, ``GELU``, ``SiLU``, ``Sigmoid``, ...) has no rule here, and
 an activation applied as a function (``torch.relu``, ``F.relu6``, ``Tensor.sigmoid``, ...) cannot be
-hooked; both would silently keep the plain gradient, so ``"deconvnet"``/``"guided"`` refuse such models
+hooked; both would silently keep the plain gradient, so ``"deconvnet"``/``"guided_backprop"`` refuse such models
 (a ReLU written as ``clamp(x, min=0)`` or ``max(x, 0)`` is not detected). ``"plain"`` works on any model.
 
 Scores: a class target is the class *logit* (not the softmax); a unit target ``(layer, unit)`` is the
@@ -40,6 +40,9 @@ mean activation of that channel (see :mod:`convvis_lib.targets`). Its gradient e
 output; when that layer is a rectifier module (fashionnet's ``conv1`` ... ``fc1``), that rectifier keeps
 its plain backward, so the signal starts only where the unit was active (Zeiler & Fergus likewise
 project only a unit's non-zero activations), and the rule changes every rectifier below it.
+
+Drawing the maps (display scaling, colour maps) is in :mod:`convvis_lib.plot.gradients`; the Gaussian blur
+and pixel bounds of class model visualisation are the shared ones in :mod:`convvis_lib.pixels`.
 """
 from __future__ import annotations
 
@@ -48,17 +51,18 @@ from typing import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .errors import ConvVisError, choice_error
 from .hooks import capture_activations, eval_mode, model_device
 from .models import ModelInfo
+from .pixels import gaussian_blur, pixel_bounds
 from .preprocess import check_input
 from .targets import Target, class_targets, unit_target
 
-RULES = ("plain", "deconvnet", "guided")
+RULES = ("plain", "deconvnet", "guided_backprop")
+MAP_METHODS = ("saliency",) + RULES  # what method_map computes; Korean names in plot.METHOD_LABELS
 CMV_INITS = ("mean", "black")
 ACTIVATION_MODULES = tuple(c for c in vars(nn.modules.activation).values() if isinstance(c, type)
                            and issubclass(c, nn.Module) and c.__module__ == nn.modules.activation.__name__)
@@ -83,11 +87,15 @@ def is_rectifier(module: nn.Module) -> bool:
     return isinstance(module, nn.ReLU) or (isinstance(module, nn.Hardtanh) and module.min_val == 0 < module.max_val)
 
 
-def _unsupported_activations(model: nn.Module) -> list[str]:
-    """``"'path' (nn.Type)"`` for each pointwise activation module of ``model`` that has no rule here."""
-    return [f"{name!r} (nn.{type(m).__name__})" for name, m in model.named_modules()
-            if isinstance(m, ACTIVATION_MODULES) and not is_rectifier(m)
-            and not isinstance(m, NOT_POINTWISE)]
+def _refuse_unsupported(model: nn.Module, rule: str) -> None:
+    """Raise if ``model`` has a pointwise activation module that ``rule`` has no backward rule for."""
+    unsupported = [f"{name!r} (nn.{type(m).__name__})" for name, m in model.named_modules()
+                   if isinstance(m, ACTIVATION_MODULES) and not is_rectifier(m) and not isinstance(m, NOT_POINTWISE)]
+    if unsupported:
+        raise ConvVisError(
+            f"rule {rule!r} has a backward rule for nn.ReLU, nn.ReLU6 and nn.Hardtanh(0, c) only, but the model "
+            f"has other activation modules: {', '.join(unsupported[:5])}; there the result would silently be "
+            "the plain gradient. Allowed: models whose activations are those modules, or rule='plain'")
 
 
 class _DeconvReLU(torch.autograd.Function):
@@ -128,20 +136,22 @@ class _FunctionalActivations(TorchFunctionMode):
 def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | None]:
     """Inside the block, every rectifier module of ``model`` back-propagates by ``rule``.
 
-    For ``"deconvnet"``/``"guided"`` it refuses models with activation modules that have no rule, and
-    yields a watcher of the forward passes; call :func:`check_relu_calls` on it after the forward.
-    In-place rectifiers are made out-of-place meanwhile; hooks and ``inplace`` flags are restored
-    on exit, also after an exception.
+    With ``g`` the signal that reaches ``y = relu(x)`` from above (for ReLU6 the mask is ``[0 < x < 6]``):
+
+    * ``"plain"``: ``g * [x > 0]``, the true gradient (autograd as it is);
+    * ``"deconvnet"``: ``max(g, 0)`` -- Zeiler & Fergus (2014), https://arxiv.org/abs/1311.2901;
+    * ``"guided_backprop"``: ``max(g, 0) * [x > 0]`` -- Springenberg et al. (2015), https://arxiv.org/abs/1412.6806.
+
+    A forward hook on each rectifier module swaps its output for one whose backward is ``max(g, 0)``
+    (DeconvNet), or adds ``max(g, 0)`` in front of the module's own backward (guided). Models with
+    activation modules that have no rule are refused; the yielded watcher notes activation functions
+    called outside the modules (pass it to :func:`check_relu_calls` after the forward). In-place
+    rectifiers are made out-of-place meanwhile; hooks and flags are restored on exit, also after errors.
     """
     if check_rule(rule) == "plain":
         yield None
         return
-    unsupported = _unsupported_activations(model)
-    if unsupported:
-        raise ConvVisError(
-            f"rule {rule!r} has a backward rule for nn.ReLU, nn.ReLU6 and nn.Hardtanh(0, c) only, but the model "
-            f"has other activation modules: {', '.join(unsupported[:5])}; there the result would silently be "
-            "the plain gradient. Allowed: models whose activations are those modules, or rule='plain'")
+    _refuse_unsupported(model, rule)
     relus = [m for m in model.modules() if is_rectifier(m)]
     inplace = [m for m in relus if m.inplace]
     watch, handles = _FunctionalActivations(), []
@@ -154,7 +164,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | 
         watch.module_calls += 1
         if rule == "deconvnet":
             return _DeconvReLU.apply(inputs[0], output.detach())
-        if output.requires_grad:  # guided: the module keeps its backward; a tensor hook rectifies what enters it
+        if output.requires_grad:  # guided: a tensor hook rectifies g, then the module's backward masks it
             output.register_hook(_positive)
         return None
 
@@ -220,8 +230,8 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
     """(N, C, H, W) derivative of each image's target score w.r.t. its pixels, by ``rule``.
 
     ``target``: a class index or name (its logit), a sequence / LongTensor of N classes (one per
-    image), or a unit ``(layer, unit)`` (mean activation of that channel). ``rule``: ``"plain"``,
-    ``"deconvnet"`` or ``"guided"`` (module docstring). The model's mode and hooks are restored
+    image), or a unit ``(layer, unit)`` (mean activation of that channel). ``rule``: one of
+    :data:`RULES`, see :func:`relu_rule`. The model's mode and hooks are restored
     afterwards; parameters' ``.grad`` are left untouched (``autograd.grad``, not ``backward``).
     """
     check_input(info, x, model)
@@ -235,68 +245,68 @@ def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, ta
 
 
 def saliency(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, H, W) saliency map of Simonyan et al. (2014): ``max over channels of |d score / d x|``."""
+    """(N, H, W) saliency map ``M_ij = max_c |dS/dx_cij|``: how strongly each pixel moves the class score.
+
+    Simonyan, Vedaldi & Zisserman (2014), "Deep Inside Convolutional Networks: Visualising Image
+    Classification Models and Saliency Maps", https://arxiv.org/abs/1312.6034, section 3.1: near an image
+    ``x0`` the score is about linear, ``S(x) ~ w^T x + b`` with ``w = dS/dx`` at ``x0``, so pixels with a
+    large ``|w|`` change the score most; colour images take the largest ``|w|`` of the channels.
+    ``S`` is the logit of ``target`` (one backward pass, :func:`input_gradient` with ``rule="plain"``).
+    """
     return input_gradient(model, info, x, target, "plain").abs().amax(1)
 
 
 def guided_backprop(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, C, H, W) guided backpropagation (Springenberg et al., 2015)."""
-    return input_gradient(model, info, x, target, "guided")
+    """(N, C, H, W) guided backpropagation (Springenberg et al., 2015): :func:`input_gradient` with
+    rule ``"guided_backprop"``."""
+    return input_gradient(model, info, x, target, "guided_backprop")
 
 
 def deconvnet(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, C, H, W) DeconvNet projection (Zeiler & Fergus, 2014) of the target back to the pixels."""
+    """(N, C, H, W) DeconvNet projection (Zeiler & Fergus, 2014): :func:`input_gradient`, rule ``"deconvnet"``."""
     return input_gradient(model, info, x, target, "deconvnet")
 
 
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Blur each channel of (N, C, H, W) ``x`` with a Gaussian of std ``sigma`` pixels (reflect padding)."""
-    radius = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, 1, -1).repeat(x.shape[1], 1, 1, 1)
-    pad = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
-    if pad < radius:
-        raise ConvVisError(f"blur sigma {sigma} is too large for {tuple(x.shape[-2:])} images; allowed: "
-                           f"sigma <= {(min(x.shape[-2:]) - 1) / 3:.2f}")
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), k, groups=c)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), k.transpose(2, 3), groups=c)
-
-
-def _pixel_bounds(info: ModelInfo | None, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised values of pixel 0 and pixel 1 per channel (no bounds without info)."""
-    if info is None:
-        return torch.full_like(x[:1], -torch.inf), torch.full_like(x[:1], torch.inf)
-    mean = torch.tensor(info.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    std = torch.tensor(info.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return (0 - mean) / std, (1 - mean) / std
+def method_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,
+               method: str) -> torch.Tensor:
+    """One of :data:`MAP_METHODS`: ``"saliency"`` -> (N, H, W); a rule (``"plain"``, ``"deconvnet"``,
+    ``"guided_backprop"``) -> the raw signed map (N, C, H, W)."""
+    if method not in MAP_METHODS:
+        raise choice_error("method", method, MAP_METHODS)
+    if method == "saliency":
+        return saliency(model, info, x, target)
+    return input_gradient(model, info, x, target, method)
 
 
 def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target, steps: int = 200,
                               lr: float = 0.05, l2: float = 1e-3, jitter: int | None = None,
                               blur_every: int = 4, blur_sigma: float | None = None, seed: int = 0,
-                              init: str = "mean") -> torch.Tensor:
-    """Image that maximises ``S(x) - l2 * ||x||^2`` by gradient ascent (class model visualisation).
+                              init: str = "mean", size: int | None = None) -> torch.Tensor:
+    """Images that maximise ``S_c(x) - l2 * ||x||^2`` by gradient ascent (class model visualisation).
 
-    Simonyan, Vedaldi & Zisserman (2014), https://arxiv.org/abs/1312.6034, section 2: ``S`` is the
-    class logit (``target``). The periodic Gaussian blur is one of Yosinski et al.'s (2015) regularisers
-    (https://arxiv.org/abs/1506.06579); the random jitter comes from DeepDream (Mordvintsev, Olah & Tyka,
-    2015, "Inceptionism"). Both keep the image natural-looking. One step is
-    ``x <- clip(x + lr * g / mean|g|)`` with ``g = d(S - l2 ||x||^2)/dx`` taken on the shifted image.
+    Simonyan, Vedaldi & Zisserman (2014), https://arxiv.org/abs/1312.6034, section 2: ``S_c`` is the logit
+    of ``target`` (a sequence of classes gives one image each; a unit ``(layer, unit)`` works too). One
+    step, with ``g = d(S_c - l2 ||x||^2)/dx`` taken on the image rolled by a random shift of up to
+    ``jitter`` pixels (rolled back after)::
 
-    Starts from the dataset mean (``init="mean"``, 0 after normalisation, as in the paper) or from
-    black (``init="black"``, pixel 0: the background of Fashion-MNIST), plus tiny seeded noise; the
-    L2 penalty always pulls towards the mean. Each step rolls
-    the image by a random shift of up to ``jitter`` pixels (default: side/28), takes a step of
-    ``lr`` times the gradient divided by its mean absolute value, and keeps pixels inside the valid
-    range; every ``blur_every`` steps the image is blurred (``blur_sigma``, default: side/56 px).
-    ``target`` as in :func:`input_gradient`; a sequence of classes gives one image per class.
-    Returns the normalised images (n, C, H, W) (use ``deprocess`` to show them).
+        x <- clip(x + lr * g / mean|g|, pixel 0, pixel 1)
+
+    and every ``blur_every`` steps ``x <- gaussian_blur(x, blur_sigma)``. The jitter is DeepDream's
+    (Mordvintsev, Olah & Tyka, 2015, "Inceptionism"), the blur one of Yosinski et al.'s (2015)
+    regularisers (https://arxiv.org/abs/1506.06579); both keep the image natural-looking
+    (``jitter=0, blur_every=0`` is the paper's plain L2 version). Defaults scale with the side: jitter
+    side/28, sigma side/56 pixels (:func:`convvis_lib.pixels.gaussian_blur`: radius 3 sigma, cut at the side).
+
+    Starts from the dataset mean (``init="mean"``: 0 after normalisation, as in the paper) or black
+    (``"black"``: pixel 0, the background of Fashion-MNIST), plus tiny seeded noise. ``size``: side of the
+    square canvas (default: the model's input size); a model with global pooling such as
+    EfficientNet-Lite0 accepts any side from ``info.min_size`` and is faster on a smaller one.
+    Returns the normalised images (n, C, size, size); show them with ``deprocess``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
         raise ConvVisError(f"steps {steps!r} is not allowed; allowed: an int in 1..10000")
-    c, h, w = info.input_size
+    c, h, _ = info.input_size
+    h = h if size is None else size
     one = unit_target(model, info, target) is not None or isinstance(target, (int, str, np.integer)) or \
         (isinstance(target, torch.Tensor) and target.ndim == 0)
     count = 1 if one else len(target)
@@ -305,8 +315,9 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
     if init not in CMV_INITS:
         raise choice_error("init", init, CMV_INITS)
     gen = torch.Generator().manual_seed(seed)
-    x = (0.01 * torch.randn(count, c, h, w, generator=gen)).to(model_device(model))
-    lo, hi = _pixel_bounds(info, x)
+    x = (0.01 * torch.randn(count, c, h, h, generator=gen)).to(model_device(model))
+    check_input(info, x, model)  # e.g. a size the model does not accept
+    lo, hi = pixel_bounds(info, x)
     if init == "black":
         x = x + lo
     with eval_mode(model):
@@ -322,47 +333,3 @@ def class_model_visualization(model: nn.Module, info: ModelInfo, target: Target,
                 x = gaussian_blur(x, sigma)
             x = torch.maximum(torch.minimum(x, hi), lo).detach()
     return x
-
-
-def to_display(grad: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
-    """Show a raw gradient (C, H, W): 0 -> 0.5 grey, +-(percentile of |g|) -> 1 / 0; (H, W) or (H, W, 3)."""
-    g = grad.detach().float().cpu()
-    scale = torch.quantile(g.abs().flatten(), percentile / 100).clamp_min(1e-12)
-    img = (0.5 + 0.5 * g / scale).clamp(0, 1)
-    return img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)
-
-
-def saliency_display(sal: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
-    """Scale a saliency map (H, W) to [0, 1], clipping at the given percentile."""
-    s = sal.detach().float().cpu()
-    return (s / torch.quantile(s.flatten(), percentile / 100).clamp_min(1e-12)).clamp(0, 1)
-
-
-# ----------------------------------------------------------------------------- drawing (matplotlib)
-
-METHOD_LABELS = {"saliency": "세일리언시 맵", "deconvnet": "디컨브넷", "guided": "가이디드 역전파",
-                 "plain": "그래디언트"}
-
-
-def method_map(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,
-               method: str) -> torch.Tensor:
-    """``saliency`` -> (N, H, W); ``plain``/``deconvnet``/``guided`` -> raw (N, C, H, W)."""
-    if method not in METHOD_LABELS:
-        raise choice_error("method", method, METHOD_LABELS)
-    if method == "saliency":
-        return saliency(model, info, x, target)
-    return input_gradient(model, info, x, target, method)
-
-
-def draw_map(ax, m: torch.Tensor, title: str | None = None, percentile: float = 99.0) -> None:
-    """One map from :func:`method_map`: a saliency map (H, W) in ``inferno`` (black = 0); a raw map
-    (C, H, W) signed around 0: one channel in ``RdBu_r`` (red +, blue -), three as colour (grey = 0)."""
-    if m.ndim == 2:
-        ax.imshow(saliency_display(m, percentile).numpy(), cmap="inferno", vmin=0, vmax=1)
-    elif m.shape[0] == 1:
-        ax.imshow(2 * to_display(m, percentile).numpy() - 1, cmap="RdBu_r", vmin=-1, vmax=1)
-    else:
-        ax.imshow(to_display(m, percentile).numpy())
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)

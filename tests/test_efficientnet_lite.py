@@ -193,7 +193,8 @@ def test_guided_backprop_and_deconvnet_work(lite, labelled):
     ex, _, _ = labelled
     x = cv.preprocess(info, ex.images[0])
     cat = info.class_index("tiger cat")
-    plain, guided, deconv = (input_gradient(model, info, x, cat, rule) for rule in ("plain", "guided", "deconvnet"))
+    plain, guided, deconv = (input_gradient(model, info, x, cat, rule)
+                             for rule in ("plain", "guided_backprop", "deconvnet"))
     for g in (plain, guided, deconv):
         assert g.shape == x.shape and torch.isfinite(g).all() and g.abs().sum() > 0
     assert not torch.allclose(plain, guided) and not torch.allclose(guided, deconv)

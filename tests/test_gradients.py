@@ -5,14 +5,14 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.ndimage
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import convvis_lib as cv
-from convvis_lib.gradients import (RULES, class_model_visualization, deconvnet, gaussian_blur, guided_backprop,
-                                   input_gradient, saliency, saliency_display, to_display)
+from convvis_lib import plot
+from convvis_lib.gradients import (MAP_METHODS, RULES, class_model_visualization, deconvnet, guided_backprop,
+                                   input_gradient, method_map, saliency)
 from convvis_lib.hooks import count_hooks
 
 W1 = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
@@ -41,7 +41,7 @@ X = torch.tensor([[1.0, 2.0], [2.0, -1.0]]).view(2, 2, 1, 1)
 #   plain  (0, 0, 1) -> (1, -1);  deconv (0, 1, 1) -> (1, 0);  guided (0, 0, 1) -> (1, -1)
 EXPECTED = {"plain": [[1.0, -1.0], [1.0, -1.0]],
             "deconvnet": [[3.0, -2.0], [1.0, 0.0]],
-            "guided": [[1.0, 0.0], [1.0, -1.0]]}
+            "guided_backprop": [[1.0, 0.0], [1.0, -1.0]]}
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -56,9 +56,10 @@ def test_rules_match_hand_computed_gradients(rule):
 def test_named_wrappers_and_saliency():
     net = tiny()
     assert deconvnet(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["deconvnet"]
-    assert guided_backprop(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["guided"]
-    assert input_gradient(net, None, X, np.array([0, 1]), "guided").flatten(1).tolist() == EXPECTED["guided"]
-    assert input_gradient(net, None, X, torch.tensor(0), "guided")[1].flatten().tolist() == [3.0, -2.0]
+    assert guided_backprop(net, None, X, [0, 1]).flatten(1).tolist() == EXPECTED["guided_backprop"]
+    guided = input_gradient(net, None, X, np.array([0, 1]), "guided_backprop")
+    assert guided.flatten(1).tolist() == EXPECTED["guided_backprop"]
+    assert input_gradient(net, None, X, torch.tensor(0), "guided_backprop")[1].flatten().tolist() == [3.0, -2.0]
     sal = saliency(net, None, X, 0)  # class 0 for both: plain grads (1, -1) and (3, -2)
     assert sal.shape == (2, 1, 1) and sal.flatten().tolist() == [1.0, 3.0]
 
@@ -89,7 +90,7 @@ def test_unit_target_keeps_the_units_own_relu_plain():
     #   guided (0, 1, 0.5)*(1, 1, 0) = (0, 1, 0)   -> W1^T = (0, 1)
     net = deep()
     xa = X[:1]
-    expected = {"plain": [-1.0, 1.0], "deconvnet": [0.5, 0.5], "guided": [0.0, 1.0]}
+    expected = {"plain": [-1.0, 1.0], "deconvnet": [0.5, 0.5], "guided_backprop": [0.0, 1.0]}
     for rule in RULES:
         assert input_gradient(net, None, xa, ("4", 1), rule).flatten().tolist() == expected[rule]
         # unit 0 is inactive (-3): its own ReLU blocks the seed under every rule
@@ -150,7 +151,7 @@ class FunctionalReLU(nn.Module):
 
 
 @pytest.mark.parametrize("kind", ["torch.relu", "F.relu", "Tensor.relu", "relu_"])
-@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+@pytest.mark.parametrize("rule", ["guided_backprop", "deconvnet"])
 def test_functional_relu_is_refused(kind, rule):
     model = FunctionalReLU(kind)
     with pytest.raises(cv.ConvVisError, match=r"applied ReLU as a function .* 1 time\(s\).*allowed rules for "
@@ -183,7 +184,7 @@ X6 = torch.tensor([1.0, 2.0]).view(1, 2, 1, 1).repeat(3, 1, 1, 1)
 # class 1, g = (-1, 2, 1):  plain (0, 2, 0) -> (0, 2); guided (0, 2, 0) -> (0, 2); deconv (0, 2, 1) -> (1, 1)
 # class 2, g = (0, -1, 1):  plain (0, -1, 0) -> (0, -1); guided (0, 0, 0) -> (0, 0); deconv (0, 0, 1) -> (1, -1)
 EXPECTED6 = {"plain": [[0.0, 1.0], [0.0, 2.0], [0.0, -1.0]],
-             "guided": [[0.0, 1.0], [0.0, 2.0], [0.0, 0.0]],
+             "guided_backprop": [[0.0, 1.0], [0.0, 2.0], [0.0, 0.0]],
              "deconvnet": [[3.0, 3.0], [1.0, 1.0], [1.0, -1.0]]}
 
 
@@ -224,7 +225,7 @@ def test_mixed_relu_and_relu6_apply_each_rule_at_both():
     #   guided: max(g, 0) * mask = (0, 1, 0) -> (0, 1, 0) -> max(., 0) * mask = (0, 1, 0) -> (0, 1)
     #   deconv: max(g, 0) = (0, 1, 1) -> (4, 3, 0) -> max(., 0) = (4, 3, 0) -> (4, 3)
     # (the plain backward at the ReLU6 -- the old behaviour -- would give guided (1, 0) and DeconvNet (1, 0))
-    expected = {"plain": [1.0, 0.0], "guided": [0.0, 1.0], "deconvnet": [4.0, 3.0]}
+    expected = {"plain": [1.0, 0.0], "guided_backprop": [0.0, 1.0], "deconvnet": [4.0, 3.0]}
     net = mixed()
     for rule in RULES:
         assert input_gradient(net, None, X[:1], 0, rule).flatten().tolist() == expected[rule]
@@ -232,7 +233,7 @@ def test_mixed_relu_and_relu6_apply_each_rule_at_both():
 
 @pytest.mark.parametrize("act", [nn.LeakyReLU(0.1), nn.Hardtanh(-1.0, 1.0), nn.GELU(), nn.SiLU(), nn.Sigmoid(),
                                  nn.ELU(), nn.PReLU()], ids=lambda m: type(m).__name__)
-@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+@pytest.mark.parametrize("rule", ["guided_backprop", "deconvnet"])
 def test_activation_modules_without_a_rule_are_refused_by_type_and_path(act, rule):
     net = mixed()
     net[4] = act  # nn.ReLU at '2' stays: only the unknown module is named
@@ -274,7 +275,7 @@ class Sneaky(nn.Module):
         return self.lin2(torch.relu(h) if self.functional else self.relu(h))
 
 
-@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+@pytest.mark.parametrize("rule", ["guided_backprop", "deconvnet"])
 def test_functional_relu_check_runs_on_every_call(rule):
     """No per-model cache: a model that passed once is checked again (issue 11: a cache skipped the check)."""
     model = Sneaky()
@@ -300,7 +301,7 @@ def test_hooks_and_mode_restored_after_an_error():
 
     model = Failing().train()
     with pytest.raises(RuntimeError, match="boom"):
-        input_gradient(model, None, X, ("relu", 0), "guided")
+        input_gradient(model, None, X, ("relu", 0), "guided_backprop")
     assert count_hooks(model) == 0 and model.training and model.relu.training and model.relu.inplace
 
 
@@ -320,7 +321,8 @@ def test_bad_targets_are_named(target, message):
 
 def test_bad_rule_and_input():
     model, info = cv.load_model("fashionnet")
-    with pytest.raises(cv.ConvVisError, match=r"unknown rule 'deconv'; allowed: 'plain', 'deconvnet', 'guided'"):
+    with pytest.raises(cv.ConvVisError,
+                       match=r"unknown rule 'deconv'; allowed: 'plain', 'deconvnet', 'guided_backprop'"):
         input_gradient(model, info, torch.zeros(1, 1, 28, 28), 0, "deconv")
     with pytest.raises(cv.ConvVisError, match="expected a 4-D batch"):
         saliency(model, info, torch.zeros(1, 28, 28), 0)
@@ -359,21 +361,6 @@ def test_class_model_visualization_raises_the_score_and_is_seeded():
         class_model_visualization(model, info, 1, steps=0)
 
 
-def test_gaussian_blur_matches_scipy():
-    x = torch.rand(2, 3, 9, 11, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    ours = gaussian_blur(x, 1.0).numpy()
-    ref = scipy.ndimage.gaussian_filter(x.numpy(), sigma=(0, 0, 1.0, 1.0), mode="mirror", truncate=3.0)
-    np.testing.assert_allclose(ours, ref, atol=1e-12)
-    with pytest.raises(cv.ConvVisError, match="too large"):
-        gaussian_blur(x, 5.0)
-
-
-def test_display_scaling():
-    g = torch.tensor([[[-2.0, 0.0, 2.0, 1.0]]])
-    assert to_display(g, percentile=100).tolist() == [[0.0, 0.5, 1.0, 0.75]]
-    assert saliency_display(torch.tensor([[0.0, 2.0, 4.0]]), percentile=100).tolist() == [[0.0, 0.5, 1.0]]
-
-
 def test_class_model_visualization_init_and_bad_init():
     model, info = cv.load_model("fashionnet")
     black = (0 - info.mean[0]) / info.std[0]
@@ -384,26 +371,16 @@ def test_class_model_visualization_init_and_bad_init():
         class_model_visualization(model, info, 3, steps=1, init="white")
 
 
-def test_method_map_and_drawing():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from convvis_lib.gradients import draw_map, method_map
+def test_method_map_names_and_results():
     net = tiny()
+    assert MAP_METHODS == ("saliency", "plain", "deconvnet", "guided_backprop")
+    assert set(MAP_METHODS) <= set(plot.METHOD_LABELS)  # every method has its one Korean label
     assert torch.equal(method_map(net, None, X, [0, 1], "saliency"), saliency(net, None, X, [0, 1]))
-    assert method_map(net, None, X, [0, 1], "deconvnet").flatten(1).tolist() == EXPECTED["deconvnet"]
-    with pytest.raises(cv.ConvVisError, match=r"unknown method 'lrp'; allowed: 'saliency', 'deconvnet'"):
-        method_map(net, None, X, 0, "lrp")
-    fig, axes = plt.subplots(1, 3)
-    g = torch.tensor([[[-2.0, 0.0], [2.0, 1.0]]])
-    draw_map(axes[0], g, "raw", percentile=100)  # one channel: signed, -1..1 in RdBu_r
-    assert axes[0].get_images()[0].get_array().tolist() == [[-1.0, 0.0], [1.0, 0.5]]
-    draw_map(axes[1], g.abs()[0], percentile=100)
-    assert axes[1].get_images()[0].get_array().tolist() == [[1.0, 0.0], [1.0, 0.5]]
-    draw_map(axes[2], torch.zeros(3, 2, 2))
-    assert axes[2].get_images()[0].get_array().shape == (2, 2, 3)
-    plt.close(fig)
+    for rule in RULES:
+        assert method_map(net, None, X, [0, 1], rule).flatten(1).tolist() == EXPECTED[rule]
+    with pytest.raises(cv.ConvVisError, match=r"unknown method 'guided'; allowed: 'saliency', 'plain', 'deconvnet', "
+                                              r"'guided_backprop'"):
+        method_map(net, None, X, 0, "guided")
 
 
 @pytest.mark.parametrize("one", [3, np.int64(3), torch.tensor(3), "Dress", "드레스"])
@@ -422,3 +399,22 @@ def test_class_model_visualization_of_a_tuple_of_class_names_gives_one_image_eac
     pair = class_model_visualization(model, info, ("바지", "가방"), steps=3, seed=1)
     assert torch.equal(pair, class_model_visualization(model, info, [1, 8], steps=3, seed=1))
     assert pair.shape == (2, 1, 28, 28)
+
+
+def test_class_model_visualization_canvas_size_is_checked_like_any_input(fashion):
+    model, info = fashion
+    with pytest.raises(cv.ConvVisError, match="expects 28x28 inputs; got"):
+        class_model_visualization(model, info, 1, steps=1, size=32)
+
+
+def test_class_model_visualization_on_lite0_at_a_smaller_canvas_raises_the_class_logit():
+    model, info = cv.load_model("efficientnet_lite0")
+    cat = info.class_index("tabby")
+    imgs = class_model_visualization(model, info, cat, steps=8, size=64, seed=0)
+    assert imgs.shape == (1, 3, 64, 64)
+    with torch.no_grad():
+        start = model(torch.zeros(1, 3, 64, 64))[0]
+        logits = model(imgs)[0]
+    assert logits[cat] > start[cat] + 5  # the class logit rises by a wide margin in a few steps
+    with pytest.raises(cv.ConvVisError, match="at least 32x32"):
+        class_model_visualization(model, info, cat, steps=1, size=16)

@@ -88,7 +88,7 @@ class _RaisesOnNaN(torch.nn.Module):
         return self.fc(self.relu(x.flatten(1)))
 
 
-@pytest.mark.parametrize("call", ["occlusion", "gradient", "guided"])
+@pytest.mark.parametrize("call", ["occlusion", "gradient", "guided_backprop"])
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_non_finite_input_is_refused_before_the_model_runs(call, bad):
     """NaN/Inf input gets one clear error before any forward pass (not the model's own, unclear one),
@@ -99,7 +99,7 @@ def test_non_finite_input_is_refused_before_the_model_runs(call, bad):
     x = torch.zeros(1, 1, 4, 4)
     fn = {"occlusion": lambda x: occlusion.occlusion_map(model, None, x, 0, patch=2, stride=2),
           "gradient": lambda x: gradients.input_gradient(model, None, x, 0),
-          "guided": lambda x: gradients.guided_backprop(model, None, x, 0)}[call]
+          "guided_backprop": lambda x: gradients.guided_backprop(model, None, x, 0)}[call]
     good = fn(x)
     x[0, 0, 1, 2] = bad
     with pytest.raises(cv.ConvVisError, match="input batch contains NaN or Inf values"):

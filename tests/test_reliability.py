@@ -26,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
+import ipywidgets
 import numpy as np
 import pytest
 import torch
@@ -169,7 +170,7 @@ BAD = [
     Bad("targets-per-image-mismatch", lambda c: gradients.saliency(c.fm, c.finfo, c.x, [0, 1]),
         ("2 class targets", "batch of 4", "allowed")),
     Bad("unknown-rule", lambda c: gradients.input_gradient(c.fm, c.finfo, c.x1, 0, rule="smoothgrad"),
-        ("'smoothgrad'", "allowed", "'guided'")),
+        ("'smoothgrad'", "allowed", "'guided_backprop'")),
     Bad("unknown-method", lambda c: explain.explanation(c.fm, c.finfo, c.x1, 0, method="lime"),
         ("'lime'", "allowed", "'gradcam'")),
     Bad("unknown-attribute", lambda c: attributes.get_attribute("sharpness"), ("'sharpness'", "allowed", "'rotation'")),
@@ -181,7 +182,7 @@ BAD = [
     Bad("unknown-photo", lambda c: cv.sample_photo("lena"), ("'lena'", "allowed", "'chelsea'")),
     Bad("unknown-dropdown-layer", lambda c: cw.layer_dropdown(c.finfo, ["conv1", "conv8"]), ("'conv8'", "allowed")),
     Bad("functional-relu-guided", lambda c: gradients.guided_backprop(c.func, None, c.x1, 0),
-        ("'guided'", "torch.relu", "allowed rules for this model: 'plain'")),
+        ("'guided_backprop'", "torch.relu", "allowed rules for this model: 'plain'")),
     # wrong tensor shape / dtype / device
     Bad("not-a-tensor", lambda c: cv.get_activations(c.fm, c.finfo, c.x.numpy(), "conv1"),
         ("ndarray", "torch.Tensor", "preprocess")),
@@ -480,7 +481,7 @@ def test_1000_widget_redraws_leave_no_hooks_and_flat_memory(ctx, inline_backend,
     assert plt.get_fignums() == []
     assert objects[1] - objects[0] < 200, f"{objects[1] - objects[0]} more live Python objects after 800 redraws"
     assert rss[1] - rss[0] < 40.0, f"RSS grew {rss[1] - rss[0]:.1f} MiB over 800 redraws"
-    assert isinstance(box, cw.widgets.VBox)
+    assert isinstance(box, ipywidgets.VBox)
 
 
 FAILING_CALLS = [
@@ -527,7 +528,7 @@ def test_functional_relu_check_is_not_cached_per_model(ctx):
     first = gradients.guided_backprop(model, info, x, 3)
     assert torch.equal(gradients.guided_backprop(model, info, x, 3), first)
     relu2, model.relu2 = model.relu2, _CallsRelu()
-    for rule in ("guided", "deconvnet", "guided"):
+    for rule in ("guided_backprop", "deconvnet", "guided_backprop"):
         with pytest.raises(ConvVisError, match=r"applied ReLU as a function .*here: relu\) 1 time\(s\)"):
             gradients.input_gradient(model, info, x, 3, rule)
     model.relu2 = relu2
