@@ -1,6 +1,7 @@
-"""Chapter 10's labelling quiz, played in the built book without a kernel: the test clicks answers (some right,
-some wrong, chosen from the quiz's own data) and checks that the page scores exactly the clicks it made, shows
-the model's score on the same images and the published human baseline of convvis_lib.humans."""
+"""Chapter 10's labelling quiz, played without a kernel: the test clicks answers (some right, some wrong, chosen
+from the quiz's own data) and checks that the page scores exactly the clicks it made, shows the model's score on
+the same images and the published human baseline of convvis_lib.humans. Once in the built book, once on a bare page
+made from convvis_lib.widgets.static_quiz_html and the book's script (no book build needed)."""
 from __future__ import annotations
 
 import json
@@ -11,9 +12,14 @@ import pytest
 from bookpages import ROOT
 
 sys.path.insert(0, str(ROOT))
-from convvis_lib.humans import FASHION_MNIST_HUMAN  # noqa: E402
+import numpy as np  # noqa: E402
+
+from conftest import is_local  # noqa: E402
+from convvis_lib import FASHION_CLASSES_KO, widgets  # noqa: E402
+from convvis_lib.humans import FASHION_MNIST_HUMAN, LabelQuiz  # noqa: E402
 
 QUIZ_PAGE = "notebooks/10_humans.html"
+QUIZ_JS = ROOT / "book/_ext/convvis_book/static/convvis-quiz.js"
 
 
 def _percent(x: float) -> str:
@@ -30,7 +36,34 @@ def quiz_page(open_page, book):
 
 
 def test_quiz_plays_and_scores_the_clicks(quiz_page):
-    page, log = quiz_page
+    play_and_check(*quiz_page)
+
+
+@pytest.fixture()
+def bare_quiz_page(browser):
+    """A page holding only a 12-item quiz over the ten Fashion-MNIST classes and the book's quiz script."""
+    labels = [i % 10 for i in range(12)]
+    model = [(3 * i) % 10 if i % 4 == 0 else i % 10 for i in range(12)]  # the model misses items 4 and 8
+    quiz = LabelQuiz([np.full((28, 28), 20 * i, np.uint8) for i in range(12)], labels, model, FASHION_CLASSES_KO)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    log = {"page_errors": [], "external": []}
+    context.route("**/*", lambda r: r.continue_() if is_local(r.request.url)
+                  else (log["external"].append(r.request.url), r.abort()))
+    page = context.new_page()
+    page.on("pageerror", lambda e: log["page_errors"].append(str(e)))
+    page.set_content('<!doctype html><html><head><meta charset="utf-8"></head><body>'
+                     f"{widgets.static_quiz_html(quiz)}<script>{QUIZ_JS.read_text(encoding='utf-8')}</script>"
+                     "</body></html>")
+    yield page, log
+    context.close()
+
+
+def test_book_script_plays_the_quiz_python_writes(bare_quiz_page):
+    play_and_check(*bare_quiz_page)
+
+
+def play_and_check(page, log) -> None:
+    """Answer every item (every third one wrong), then check the running and final scores and the reset."""
     quiz = page.locator(".convvis-quiz")
     assert quiz.count() == 1, "chapter 10 has no kernel-free quiz"
     data = json.loads(quiz.locator("script.convvis-quiz-data").text_content())
