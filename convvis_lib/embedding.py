@@ -23,10 +23,10 @@ def default_code_layer(info: ModelInfo) -> str:
 
 
 def comparison_spaces(info: ModelInfo) -> list[str]:
-    """The code spaces chapter 3 compares: ``pixels``, the last two downsampling stages (``pool*``/``layer*``)
-    and the last hidden layer (the CNN code)."""
+    """The code spaces chapter 3 compares: ``pixels``, the last two stages (``pool*`` of fashionnet and
+    AlexNet/VGG, ``layer*`` of ResNet, ``block*`` of EfficientNet-Lite0) and the last hidden layer (the CNN code)."""
     code = default_code_layer(info)
-    stages = [n for n in info.layer_names if n.startswith(("pool", "layer")) and n != code]
+    stages = [n for n in info.layer_names if n.startswith(("pool", "layer", "block")) and n != code]
     return [PIXELS, *stages[-2:], code]
 
 

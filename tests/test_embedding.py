@@ -111,7 +111,8 @@ def test_comparison_spaces():
     assert emb.comparison_spaces(info) == ["pixels", "pool2", "pool3", "fc1"]
     with torch.device("meta"):
         for name, expected in {"alexnet": ["pixels", "pool2", "pool5", "fc7"],
-                               "resnet18": ["pixels", "layer3", "layer4", "avgpool"]}.items():
+                               "resnet18": ["pixels", "layer3", "layer4", "avgpool"],
+                               "efficientnet_lite0": ["pixels", "block6", "block7", "pool"]}.items():
             assert emb.comparison_spaces(cv.load_model(name, pretrained=False)[1]) == expected
 
 
