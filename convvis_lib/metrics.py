@@ -7,20 +7,19 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
-
 from .errors import ConvVisError
 
 
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
-    """Counts ``cm[true, predicted]`` (rows: true class, columns: predicted class), ``num_classes`` square."""
+    """Counts ``cm[true, predicted]`` (rows: true class, columns: predicted class), ``num_classes`` square:
+    one ``bincount`` over the flat index ``true * num_classes + predicted``."""
     y, p = np.asarray(labels).astype(np.int64).ravel(), np.asarray(predictions).astype(np.int64).ravel()
     if y.shape != p.shape:
         raise ConvVisError(f"labels ({y.size}) and predictions ({p.size}) must have the same length")
     bad = np.concatenate([y[(y < 0) | (y >= num_classes)], p[(p < 0) | (p >= num_classes)]])
     if bad.size:
         raise ConvVisError(f"class index {int(bad[0])} out of range; allowed: 0..{num_classes - 1}")
-    return _sk_confusion_matrix(y, p, labels=np.arange(num_classes))
+    return np.bincount(y * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 def top_confusions(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torchvision.transforms.functional as TF
 
 from .errors import ConvVisError
 from .models import ModelInfo
@@ -75,7 +74,8 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
         raise ConvVisError(f"blur sigma {sigma!r} is not allowed; allowed: a finite number > 0")
+    from torchvision.transforms.functional import gaussian_blur as blur  # imported here: it costs seconds to load
     radius = min(max(1, math.ceil(3 * sigma)), min(x.shape[-2:]) - 1)
     if radius < 1:
         return x.clone()
-    return TF.gaussian_blur(x, kernel_size=[2 * radius + 1] * 2, sigma=[float(sigma)] * 2)
+    return blur(x, kernel_size=[2 * radius + 1] * 2, sigma=[float(sigma)] * 2)
