@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import eval_mode, model_device
+from .hooks import model_device
 from .metrics import confusion_matrix, top_confusions
 from .models import ModelInfo
+from .predict import predict_labels
 from .preprocess import preprocess
 
 
@@ -178,7 +178,5 @@ def make_quiz(model: nn.Module, info: ModelInfo, examples, n: int = 20, seed: in
         raise ConvVisError(f"n={n!r} out of range; allowed: 1..{len(pool)}")
     idx = _pick(labels, pool, int(n), np.random.default_rng(seed), stratified)
     images = [examples.images[i] for i in idx]
-    x = preprocess(info, images).to(model_device(model))
-    with eval_mode(model), torch.inference_mode():
-        preds = model(x).argmax(1).cpu().numpy()
+    preds = predict_labels(model, info, preprocess(info, images).to(model_device(model)))
     return LabelQuiz(images, labels[idx], preds, [info.label(c) for c in range(info.num_classes)], idx)
