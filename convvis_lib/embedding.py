@@ -162,6 +162,9 @@ def knn_accuracy(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
 def neighbour_class_counts(neighbours: np.ndarray, labels: np.ndarray, cls: int, num_classes: int) -> np.ndarray:
     """How often each class appears among the neighbours of the points of class ``cls``."""
     labels = np.asarray(labels)
+    if labels.min() < 0:
+        raise ConvVisError(f"{int((labels < 0).sum())} points have no label (-1); class counts need a label "
+                           "for every point: leave unlabelled images out or skip this measure")
     return np.bincount(labels[neighbours[labels == cls]].ravel(), minlength=num_classes)
 
 

@@ -123,6 +123,8 @@ def test_bad_codes():
         emb.loo_neighbours(np.zeros((3, 2)), k=3)
     with pytest.raises(cv.ConvVisError, match="non-negative label per point"):
         emb.knn_accuracy(np.zeros((3, 2)), np.array([-1, -1, -1]), k=1)
+    with pytest.raises(cv.ConvVisError, match="2 points have no label"):
+        emb.neighbour_class_counts(np.array([[1], [0], [1]]), np.array([0, -1, -1]), 0, 2)
     with pytest.raises(cv.ConvVisError, match=r"query index 5 out of range; allowed: 0\.\.2"):
         emb.nearest(np.zeros((3, 2)), 5)
 
