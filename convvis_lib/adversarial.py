@@ -23,6 +23,7 @@ from .errors import ConvVisError, choice_error
 from .hooks import eval_mode
 from .models import ModelInfo
 from .pixels import from_normalized, pixel_bounds, pixel_step
+from .predict import class_probabilities
 from .preprocess import check_input
 
 LOSSES = ("cross_entropy", "logit")
@@ -105,11 +106,6 @@ def random_sign(info: ModelInfo, x: torch.Tensor, eps: float, seed: int = 0, cli
     return signed_step(info, x, direction, eps, clip)
 
 
-def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    with eval_mode(model), torch.inference_mode():
-        return torch.cat([F.softmax(model(x[i:i + batch_size]), 1) for i in range(0, len(x), batch_size)])
-
-
 @dataclass(frozen=True)
 class EpsSweep:
     """FGSM accuracy for each eps, the mean confidence of wrong answers, and a random-sign baseline."""
@@ -125,14 +121,15 @@ def fgsm_sweep(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, eps_v
     """Accuracy on ``x`` under FGSM for every eps (one gradient, reused), and under random signs."""
     y = _labels_tensor(info, labels, len(x), x.device)
     g = loss_gradient(model, info, x, y, batch_size=batch_size)
-    clean = _predict(model, x, batch_size)
+    clean = class_probabilities(model, info, x, batch_size)
     acc, conf, rand = [], [], []
     for eps in eps_values:
-        probs = clean if eps == 0 else _predict(model, signed_step(info, x, g, eps), batch_size)
+        probs = clean if eps == 0 else class_probabilities(model, info, signed_step(info, x, g, eps), batch_size)
         ok = probs.argmax(1) == y
         acc.append(ok.float().mean().item())
         conf.append(probs.max(1).values[~ok].mean().item() if (~ok).any() else float("nan"))
-        rand_probs = clean if eps == 0 else _predict(model, random_sign(info, x, eps, seed), batch_size)
+        x_rand = random_sign(info, x, eps, seed)
+        rand_probs = clean if eps == 0 else class_probabilities(model, info, x_rand, batch_size)
         rand.append((rand_probs.argmax(1) == y).float().mean().item())
     return EpsSweep(np.asarray(eps_values, dtype=float), np.array(acc), np.array(conf), np.array(rand))
 
@@ -184,8 +181,8 @@ def targeted_attacks(model: nn.Module, info: ModelInfo, x: torch.Tensor, targets
     for _ in range(steps):
         g = loss_gradient(model, info, x_adv, t)
         x_adv = torch.maximum(torch.minimum(signed_step(info, x_adv, -g, alpha, clip=False), upper), lower)
-    before = _predict(model, x, 250).cpu().numpy()
-    after = _predict(model, x_adv, 250).cpu().numpy()
+    before = class_probabilities(model, info, x, 250).cpu().numpy()
+    after = class_probabilities(model, info, x_adv, 250).cpu().numpy()
     return [Attack(x[i:i + 1].detach(), x_adv[i:i + 1], eps, int(t[i]), before[i], after[i]) for i in range(len(x))]
 
 
@@ -201,7 +198,7 @@ def targeted_attack(model: nn.Module, info: ModelInfo, x: torch.Tensor, target: 
 def fgsm_attack(model: nn.Module, info: ModelInfo, x: torch.Tensor, label: int, eps: float) -> Attack:
     """Untargeted one-step FGSM on one image, packed with both predictions."""
     x_adv = fgsm(model, info, x, [label], eps)
-    before, after = _predict(model, torch.cat([x, x_adv]), 2).cpu().numpy()
+    before, after = class_probabilities(model, info, torch.cat([x, x_adv]), 2).cpu().numpy()
     return Attack(x.detach(), x_adv, float(eps), None, before, after)
 
 

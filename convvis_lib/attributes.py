@@ -18,12 +18,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .hooks import eval_mode
-# top_confusions is not used here; humans.py still imports it from this module (to move to metrics)
-from .metrics import confusion_matrix, top_confusions  # noqa: F401
+from .metrics import confusion_matrix
 from .models import ModelInfo
 from .pixels import check_pixels, normalize_pixels
-from .preprocess import check_input
+from .predict import class_probabilities, predict_labels
 
 Transform = Callable[[torch.Tensor, float, torch.Generator, ModelInfo], torch.Tensor]
 
@@ -143,23 +141,6 @@ def apply_attribute(info: ModelInfo, pixels: torch.Tensor, name: str, level: flo
         return pixels.clone()
     gen = torch.Generator().manual_seed(seed)
     return attr.transform(pixels, level, gen, info)
-
-
-def class_probabilities(model: nn.Module, info: ModelInfo, x: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
-    """Softmax probabilities (N, K) of each normalised input, in eval mode without gradients."""
-    check_input(info, x, model)
-    with eval_mode(model), torch.inference_mode():
-        return torch.cat([model(x[i:i + batch_size]).softmax(1) for i in range(0, len(x), batch_size)])
-
-
-def predict_labels(model: nn.Module, info: ModelInfo, x: torch.Tensor, batch_size: int = 250) -> np.ndarray:
-    """Arg-max class of each normalised input, in eval mode without gradients."""
-    check_input(info, x, model)
-    out = []
-    with eval_mode(model), torch.inference_mode():
-        for i in range(0, len(x), batch_size):
-            out.append(model(x[i:i + batch_size]).argmax(1).cpu())
-    return torch.cat(out).numpy()
 
 
 def reference_labels(labels: np.ndarray, clean_predictions: np.ndarray) -> np.ndarray:
