@@ -56,18 +56,28 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+GLUE_PREFIX = "application/papermill.record/"  # MyST-NB's glue output: hidden in notebooks, read by the book build
+
+
 def glue(name: str, value: Any) -> Any:
     """Hand ``value`` to the book text as ``{glue:text}`name``` (MyST-NB); shows nothing in a notebook.
 
-    Outside a Jupyter Book build (Colab, a plain kernel without myst-nb) this only returns ``value``.
+    Writes the output ``myst_nb.glue(name, value, display=False)`` writes, without importing myst-nb (its import
+    pulls nbformat and jsonschema: seconds at every chapter's start). Outside IPython it only returns ``value``.
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()  # numpy/torch scalar -> Python number, so {glue:text}`name:.2f` can format it
     try:
-        from myst_nb import glue as _glue
+        from IPython import get_ipython
+        from IPython.display import display
     except ImportError:
         return value
-    _glue(name, value, display=False)
+    shell = get_ipython()
+    if shell is None:
+        return value
+    bundle, metadata = shell.display_formatter.format(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata)
     return value
 
 

@@ -48,3 +48,23 @@ def test_show_source_shows_the_function_it_is_given():
     assert source.startswith("def pad(") and "display_width" in source
     with pytest.raises(ConvVisError, match="no source code"):
         text.show_source(len)
+
+
+def test_glue_writes_what_myst_nb_glue_writes(monkeypatch):
+    """The same display call as ``myst_nb.glue(name, value, display=False)``, so the book build finds the value."""
+    from IPython.core.interactiveshell import InteractiveShell
+    import IPython.display
+    import myst_nb
+
+    shell = InteractiveShell.instance()
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    assert text.glue("test_text_glue", np.float32(0.25)) == 0.25
+    ours = calls.pop()
+    import myst_nb.ext.glue as mg
+    monkeypatch.setattr(mg, "ipy_display", lambda *a, **k: calls.append((a, k)))
+    myst_nb.glue("test_text_glue", 0.25, display=False)
+    assert ours == calls.pop()
+    assert ours[0][0] == {"application/papermill.record/text/plain": "0.25"}
+    assert ours[1]["metadata"]["scrapbook"] == {"name": "test_text_glue", "mime_prefix": "application/papermill.record/"}
