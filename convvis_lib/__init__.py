@@ -9,6 +9,7 @@ Core (``import convvis_lib as cv`` re-exports the names marked *)
     models           load_model*, load_model_or_fallback*, ModelInfo*, MODEL_NAMES*, get_module*, load_safetensors
     fashionnet, efficientnet_lite   the two offline architectures (FashionNet, EfficientNetLite0)
     data, samples, imageio          Fashion-MNIST, bundled photos: examples_for*, labelled_photos*, photo_crops*,
+                                    samples.cat_and_coffee (two objects in one image),
                                     load_image*
     preprocess       preprocess*, deprocess*, check_input*
     pixels           to_pixels, normalize_pixels, from_normalized, pixel_bounds, gaussian_blur

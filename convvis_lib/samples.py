@@ -10,6 +10,7 @@ import torch
 from .data import EXTRA_PHOTO_NAMES, PHOTO_NAMES, fashion_images, sample_photo
 from .errors import ConvVisError
 from .models import ModelInfo, imagenet_classes
+from .preprocess import preprocess
 
 PHOTO_LABELS_KO = {
     "chelsea": "고양이(chelsea)", "coffee": "커피(coffee)", "astronaut": "우주비행사(astronaut)",
@@ -85,6 +86,24 @@ def labelled_photos() -> Examples:
     each with the ImageNet classes that count as correct. Small and hand-picked: a check that a model
     works, not a measure of its accuracy."""
     return _imagenet_examples(LABELLED_PHOTOS)
+
+
+def cat_and_coffee(info: ModelInfo) -> tuple[torch.Tensor, tuple[int, ...], tuple[int, ...]]:
+    """One normalised image (1, 3, S, S) with two objects: the cat photo (chelsea) shrunk to S/2 x S/2 on the left
+    half, the coffee photo on the right half, the mean grey (0 after normalisation) above and below; with the
+    ImageNet classes accepted for the cat and for the coffee. Chapters 4 and 11 ask whether a map follows the class."""
+    if info.dataset != "imagenet" or info.input_size[0] != 3:
+        raise ConvVisError(f"cat_and_coffee needs an ImageNet model (3-channel input); got {info.name!r}")
+    _, side, _ = info.input_size
+    half = side // 2
+    photos = labelled_photos()
+    cat, coffee = (next(i for i, n in enumerate(photos.names) if key in n) for key in ("chelsea", "coffee"))
+    small = torch.nn.functional.interpolate(preprocess(info, [photos.images[cat], photos.images[coffee]]),
+                                            size=(half, half), mode="bilinear", antialias=True)
+    x = torch.zeros(1, 3, side, side)
+    top = (side - half) // 2
+    x[0, :, top:top + half, :half], x[0, :, top:top + half, half:2 * half] = small[0], small[1]
+    return x, photos.accepted[cat], photos.accepted[coffee]
 
 
 def topk_correct(logits: torch.Tensor, examples: Examples, k: int = 1) -> np.ndarray:

@@ -76,3 +76,22 @@ def test_topk_correct_counts_any_accepted_class():
     assert topk_correct(logits, ex, 4).tolist() == [True, True]
     with pytest.raises(ConvVisError, match="one row of logits per example"):
         topk_correct(logits[:2], ex, 1)
+
+
+def test_cat_and_coffee_places_both_photos_on_mean_grey():
+    import torch
+    import torch.nn.functional as F
+    _, info = cv.load_model("efficientnet_lite0")
+    x, cat_classes, coffee_classes = cv.samples.cat_and_coffee(info)
+    assert x.shape == (1, 3, 224, 224)
+    assert (x[0, :, :56] == 0).all() and (x[0, :, 168:] == 0).all()  # grey (the mean) above and below
+    photos = cv.labelled_photos()
+    cat = next(i for i, n in enumerate(photos.names) if "chelsea" in n)
+    small = F.interpolate(cv.preprocess(info, [photos.images[cat]]), size=(112, 112), mode="bilinear", antialias=True)
+    assert torch.equal(x[0, :, 56:168, :112], small[0])
+    from convvis_lib.models import imagenet_classes
+    assert "tabby" in [imagenet_classes()[i] for i in cat_classes]
+    assert "espresso" in [imagenet_classes()[i] for i in coffee_classes]
+    _, fm = cv.load_model("fashionnet")
+    with pytest.raises(ConvVisError, match="needs an ImageNet model"):
+        cv.samples.cat_and_coffee(fm)
