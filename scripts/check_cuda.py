@@ -117,7 +117,7 @@ def main(against: str = "cuda") -> int:
     start = time.perf_counter()
     ck = Checker(gpu)
     from convvis_lib import (adversarial, attributes, correspondence, embedding, explain, faithfulness, gradcam,
-                             gradients, inversion, maxact, occlusion)
+                             gradients, inversion, maxact, occlusion, predict)
 
     sample = cv.load_sample()
     fimages, flabels = sample.images[:256], sample.labels[:256]
@@ -186,7 +186,7 @@ def main(against: str = "cuda") -> int:
     def attack(d):
         m, info, x = setup("fashionnet", d)
         adv = adversarial.fgsm(m, info, x, torch.as_tensor(flabels).to(d), eps=0.1)
-        return adv, attributes.predict_labels(m, info, adv)
+        return adv, predict.predict_labels(m, info, adv)
     ck.run("FGSM", "fashionnet", attack, lambda a, b: [
         ("adversarial pixels", fraction_same("", a[0], b[0], 0.999)),
         ("predictions after attack", fraction_same("", a[1], b[1], 0.99))])
@@ -196,7 +196,7 @@ def main(against: str = "cuda") -> int:
         pixels = torch.as_tensor(fimages, dtype=torch.float32)[:, None].div(255).to(d)
         changed = attributes.apply_attribute(info, pixels, "rotation", 30.0)
         xs = (changed - info.mean[0]) / info.std[0]
-        return attributes.predict_labels(m, info, xs), m(xs).detach()
+        return predict.predict_labels(m, info, xs), m(xs).detach()
     ck.run("image attributes (rotation 30°)", "fashionnet", attribute, lambda a, b: [
         ("predictions", same("", a[0], b[0], a[1]))])
 
