@@ -25,3 +25,8 @@ def test_confusion_matrix_refuses_bad_input():
         confusion_matrix([0, 3], [0, 0], 3)
     with pytest.raises(cv.ConvVisError, match="same length"):
         confusion_matrix([0, 1], [0], 3)
+
+
+def test_no_answers_yet_gives_an_all_zero_matrix():
+    cm = confusion_matrix([], [], 3)
+    assert cm.shape == (3, 3) and cm.sum() == 0 and top_confusions(cm) == []
