@@ -6,16 +6,18 @@ Computing lives in :mod:`convvis_lib.gradcam`, :mod:`convvis_lib.explain`, :mod:
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..sanity import SanityResult
 from .figure import MIN_FONT_PT
-from .gradients import draw_map
-from .images import HEATMAP_CMAP, heatmap_overlay, minmax_scale
+from .gradients import draw_map, saliency_display
+from .images import HEATMAP_CMAP, heatmap_overlay
+
+if TYPE_CHECKING:  # importing sanity here would load scipy and scikit-image with every `import convvis_lib.plot`
+    from ..sanity import SanityResult
 
 WIDTH_IN = 6.8
 SIMILARITY_NAMES = {"spearman_abs": "순위 상관(|지도|)", "spearman": "순위 상관", "ssim": "SSIM"}
@@ -38,8 +40,8 @@ def label_rows(axes: Sequence[plt.Axes], labels: Sequence[str]) -> None:
 
 
 def draw_importance(ax: plt.Axes, m: torch.Tensor | np.ndarray, title: str | None = None) -> None:
-    """One importance map (H, W): ``|map|`` scaled to [0, 1], black = 0."""
-    ax.imshow(minmax_scale(np.abs(np.asarray(torch.as_tensor(m).detach().cpu()))), cmap=HEATMAP_CMAP, vmin=0, vmax=1)
+    """One importance map (H, W): ``|map|`` divided by its 99th percentile, clipped to [0, 1], black = 0."""
+    ax.imshow(saliency_display(torch.as_tensor(m).abs()).numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=1)
     ax.set_xticks([]), ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=MIN_FONT_PT)
@@ -152,7 +154,7 @@ def draw_perturbation_curves(curves: Curves, n_images: int) -> plt.Figure:
 
 def draw_method_curves(curves: Curves, method: str, reference: str = "random") -> plt.Figure:
     """Each image's curve (thin), their mean (thick) and the mean of ``reference`` (dashed), with the mean AUCs."""
-    from ..faithfulness import auc
+    from ..faithfulness import auc  # a plain function of arrays; imported here only to keep plot's import light
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 3.0), sharey=True)
     for ax, (mode, name) in zip(axes, MODES):
         f, s = curves[method][mode]
