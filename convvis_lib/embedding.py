@@ -10,11 +10,9 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .hooks import get_activations
+from .hooks import PIXELS, get_activations
 from .models import ModelInfo
 from .preprocess import check_input
-
-PIXELS = "pixels"
 
 
 def default_code_layer(info: ModelInfo) -> str:

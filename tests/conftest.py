@@ -56,3 +56,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    """(model, info, x, y): one shipped example each of 바지, 샌들 and 앵클 부츠 (classes 1, 5, 9)."""
+    import numpy as np
+
+    import convvis_lib as cv
+    model, info = cv.load_model("fashionnet")
+    ex = cv.examples_for(info)
+    idx = [ex.of_class(c)[0] for c in (1, 5, 9)]
+    return model, info, cv.preprocess(info, np.stack([ex.images[i] for i in idx])), torch.tensor(ex.labels[idx])

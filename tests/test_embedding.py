@@ -127,22 +127,3 @@ def test_bad_codes():
         emb.neighbour_class_counts(np.array([[1], [0], [1]]), np.array([0, -1, -1]), 0, 2)
     with pytest.raises(cv.ConvVisError, match=r"query index 5 out of range; allowed: 0\.\.2"):
         emb.nearest(np.zeros((3, 2)), 5)
-
-
-def test_large_sets_snap_in_blocks_near_the_optimum():
-    from convvis_lib import gridsnap
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(10, 2)) * 4
-    pts = centres[rng.integers(0, 10, 900)] + rng.normal(size=(900, 2))
-    side = emb.grid_side(len(pts))
-
-    def cost(cells):
-        p = (pts - pts.min(0)) / (pts.max(0) - pts.min(0))
-        ticks = np.linspace(0.0, 1.0, side)
-        return float(((p - np.stack([ticks[cells % side], ticks[::-1][cells // side]], 1)) ** 2).sum())
-
-    exact = emb.grid_cells(pts, exact=True)
-    blocked = emb.grid_cells(pts, exact=False)
-    assert len(np.unique(blocked)) == len(pts) and blocked.max() < side * side
-    assert cost(exact) <= cost(blocked) <= 1.05 * cost(exact)
-    np.testing.assert_array_equal(gridsnap.split_counts(10, np.array([4, 4, 4])), [4, 3, 3])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,11 +10,9 @@ from torch import nn
 
 import convvis_lib as cv
 from convvis_lib.errors import ConvVisError
-from convvis_lib.explain import METHODS, explanation, explanations
 from convvis_lib.gradcam import grad_cam, guided_grad_cam, spatial_layers
-from convvis_lib.gradients import guided_backprop, saliency
+from convvis_lib.gradients import guided_backprop
 from convvis_lib.hooks import count_hooks
-from convvis_lib.targets import class_targets
 
 
 class TinyNet(nn.Module):
@@ -90,11 +87,8 @@ def test_resnet18_gradcam_equals_cam():
 
 
 @pytest.fixture(scope="module")
-def fashion():
-    model, info = cv.load_model("fashionnet")
-    ex = cv.examples_for(info)
-    idx = [ex.of_class(c)[0] for c in (1, 5, 9)]
-    return model, info, cv.preprocess(info, np.stack([ex.images[i] for i in idx])), torch.tensor(ex.labels[idx])
+def fashion(three_classes):
+    return three_classes
 
 
 def test_fashionnet_layers_and_guided(fashion):
@@ -122,33 +116,6 @@ def test_gradcam_mode_and_hooks_restored_on_error(fashion):
         model.eval()
 
 
-def test_class_targets():
-    logits = torch.tensor([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]])
-    assert class_targets(None, None, logits).tolist() == [1, 0]
-    assert class_targets(None, 2, logits).tolist() == [2, 2]
-    assert class_targets(None, torch.tensor([0, 1]), logits).tolist() == [0, 1]
-    with pytest.raises(ConvVisError, match="got 3 class targets for a batch of 2"):
-        class_targets(None, [0, 1, 2], logits)
-    with pytest.raises(ConvVisError, match="0..2"):
-        class_targets(None, 5, logits)
-
-
-def test_every_method_gives_one_map_per_image(fashion):
-    model, info, x, y = fashion
-    maps = explanations(model, info, x, y, METHODS)
-    for name, m in maps.items():
-        assert m.shape == (3, 28, 28) and torch.isfinite(m).all(), name
-    assert torch.equal(maps["saliency"], saliency(model, info, x, y))
-    assert torch.equal(maps["gradcam"], grad_cam(model, info, x, y, layer="conv3"))
-    occ = maps["occlusion"]
-    from convvis_lib.occlusion import occlusion_scan
-    scan = occlusion_scan(model, info, x[:1], progress=False)
-    assert occ[0, 0, 0].item() == pytest.approx((scan.base_probs[y[0]] - scan.probs[0, 0, y[0]]).item())
-    with pytest.raises(ConvVisError, match="'lime'.*'saliency'"):
-        explanation(model, info, x, y, "lime")
-    assert count_hooks(model) == 0
-
-
 def test_matches_captum_layer_gradcam(fashion):
     captum_attr = pytest.importorskip("captum.attr")
     model, info, x, y = fashion
@@ -173,39 +140,6 @@ def test_gradcam_at_a_conv_followed_by_an_inplace_relu_uses_the_conv_output():
     assert torch.equal(cam, grad_cam(plain, None, x2, [0, 1], layer="conv", upsample=False))
     assert not torch.equal(cam, torch.tensor([CAM0, CAM1]))  # the post-ReLU maps (what used to come back)
     assert inplace.relu.inplace and count_hooks(inplace) == 0
-
-
-def test_a_tuple_of_class_names_is_one_class_per_image(fashion):
-    model, info, x, _ = fashion
-    x2 = x[:2]
-    for names in (("셔츠", "가방"), ("Shirt", "Bag"), ("셔츠", 8)):
-        torch.testing.assert_close(grad_cam(model, info, x2, names), grad_cam(model, info, x2, [6, 8]),
-                                   rtol=0, atol=0)
-        torch.testing.assert_close(guided_backprop(model, info, x2, names), guided_backprop(model, info, x2, [6, 8]),
-                                   rtol=0, atol=0)
-    with pytest.raises(ConvVisError, match="got 2 class targets for a batch of 3 images"):
-        grad_cam(model, info, x, ("셔츠", "가방"))
-
-
-def test_unit_targets_and_their_rule(fashion):
-    from dataclasses import replace
-
-    from convvis_lib.gradients import input_gradient
-    from convvis_lib.targets import UnitTarget, unit_target
-    model, info, x, _ = fashion
-    assert unit_target(model, info, ("conv2", 7)) == UnitTarget("conv2", 7)           # a layer and an int: a unit
-    assert unit_target(model, info, ("셔츠", 7)) is None                                # a class name: two classes
-    assert unit_target(model, info, ("셔츠", "가방")) is None and unit_target(model, info, [6, 8]) is None
-    torch.testing.assert_close(input_gradient(model, info, x, ("conv2", 7)),
-                               input_gradient(model, info, x, UnitTarget("conv2", 7)), rtol=0, atol=0)
-    with pytest.raises(ConvVisError, match=r"unknown layer 'conv9'; allowed: 'conv1'.*read as \(layer, unit\)"):
-        input_gradient(model, info, x, ("conv9", 0))
-    odd = replace(info, class_names_ko=("conv2",) + tuple(info.class_names_ko[1:]))  # a class named like a layer
-    with pytest.raises(ConvVisError, match=r"ambiguous: 'conv2' is both a layer and a class name; use UnitTarget"):
-        input_gradient(model, odd, x, ("conv2", 1))
-    assert input_gradient(model, odd, x, UnitTarget("conv2", 1)).shape == x.shape     # the explicit type is never ambiguous
-    with pytest.raises(ConvVisError, match="needs a class target, not the unit"):
-        grad_cam(model, info, x, UnitTarget("conv2", 1))
 
 
 @pytest.fixture(scope="module")
