@@ -29,7 +29,7 @@ def comparison_spaces(info: ModelInfo) -> list[str]:
 
 
 def layer_codes(model: nn.Module, info: ModelInfo, x: torch.Tensor, layers: Sequence[str],
-                batch_size: int = 256) -> dict[str, np.ndarray]:
+                batch_size: int | None = None) -> dict[str, np.ndarray]:
     """Flattened codes ``(N, D)`` per layer; ``"pixels"`` gives the normalised input itself."""
     check_input(info, x, model)
     for name in layers:

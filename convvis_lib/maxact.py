@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .errors import ConvVisError
-from .hooks import capture_activations, eval_mode, model_device
+from .hooks import capture_activations, default_batch_size, eval_mode, model_device
 from .models import ModelInfo, get_module
 from .preprocess import check_input, deprocess, preprocess
 from .receptive_field import Box, receptive_field
@@ -87,10 +87,13 @@ class RunningTopK:
         self.scores, self.ids, self.where = s.gather(1, order), i.gather(1, order), w.gather(1, order)
 
 
-def image_batches(info: ModelInfo, images: Sequence, indices: Sequence[int] | None = None, batch_size: int = 256,
+def image_batches(info: ModelInfo, images: Sequence, indices: Sequence[int] | None = None,
+                  batch_size: int | None = None,
                   device: torch.device | str | None = None) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
-    """Yield ``(x, ids)``: preprocessed batches of ``images[ids]``, made lazily one batch at a time."""
+    """Yield ``(x, ids)``: preprocessed batches of ``images[ids]``, made lazily one batch at a time
+    (``batch_size`` default: :func:`hooks.default_batch_size` for the model's input size)."""
     ids = np.arange(len(images)) if indices is None else np.asarray(indices, dtype=np.int64)
+    batch_size = batch_size or default_batch_size(torch.empty(1, *info.input_size, device="meta"))
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
         x = preprocess(info, [images[int(j)] for j in chunk])
