@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConvVisError, choice_error
-from .hooks import eval_mode
+from .hooks import default_batch_size, eval_mode
 from .models import ModelInfo
 from .pixels import from_normalized, pixel_bounds, pixel_step
 from .predict import class_probabilities
@@ -54,7 +54,7 @@ def _labels_tensor(info: ModelInfo, labels, n: int, device: torch.device) -> tor
 
 
 def loss_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, loss: str = "cross_entropy",
-                  batch_size: int = 250) -> torch.Tensor:
+                  batch_size: int | None = None) -> torch.Tensor:
     """Gradient of the attack loss with respect to the normalised input ``x``, one per image.
 
     The loss is the cross-entropy of ``labels`` (``loss="cross_entropy"``) or minus their logit
@@ -66,6 +66,7 @@ def loss_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, lo
     if loss not in LOSSES:
         raise choice_error("loss", loss, LOSSES)
     y = _labels_tensor(info, labels, len(x), x.device)
+    batch_size = batch_size or default_batch_size(x)
     grads = []
     with eval_mode(model):
         for i in range(0, len(x), batch_size):
@@ -117,7 +118,7 @@ class EpsSweep:
 
 
 def fgsm_sweep(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, eps_values: Sequence[float],
-               batch_size: int = 250, seed: int = 0) -> EpsSweep:
+               batch_size: int | None = None, seed: int = 0) -> EpsSweep:
     """Accuracy on ``x`` under FGSM for every eps (one gradient, reused), and under random signs."""
     y = _labels_tensor(info, labels, len(x), x.device)
     g = loss_gradient(model, info, x, y, batch_size=batch_size)
@@ -181,8 +182,8 @@ def targeted_attacks(model: nn.Module, info: ModelInfo, x: torch.Tensor, targets
     for _ in range(steps):
         g = loss_gradient(model, info, x_adv, t)
         x_adv = torch.maximum(torch.minimum(signed_step(info, x_adv, -g, alpha, clip=False), upper), lower)
-    before = class_probabilities(model, info, x, 250).cpu().numpy()
-    after = class_probabilities(model, info, x_adv, 250).cpu().numpy()
+    before = class_probabilities(model, info, x).cpu().numpy()
+    after = class_probabilities(model, info, x_adv).cpu().numpy()
     return [Attack(x[i:i + 1].detach(), x_adv[i:i + 1], eps, int(t[i]), before[i], after[i]) for i in range(len(x))]
 
 

@@ -172,7 +172,7 @@ def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes:
 
 
 def attribute_sweep(model: nn.Module, info: ModelInfo, pixels: torch.Tensor, labels: np.ndarray, name: str,
-                    levels: Sequence[float] | None = None, seed: int = 0, batch_size: int = 250,
+                    levels: Sequence[float] | None = None, seed: int = 0, batch_size: int | None = None,
                     clean_predictions: np.ndarray | None = None) -> Sweep:
     """Accuracy of ``model`` on ``pixels`` as attribute ``name`` runs through ``levels``.
 
@@ -218,7 +218,7 @@ class PhotoSweep:
 
 def accepted_sweeps(model: nn.Module, info: ModelInfo, pixels: torch.Tensor, accepted: Sequence[Sequence[int]],
                     levels: Mapping[str, Sequence[float]], seed: int = 0,
-                    batch_size: int = 32) -> dict[str, PhotoSweep]:
+                    batch_size: int | None = None) -> dict[str, PhotoSweep]:
     """Attribute sweeps for photos with several acceptable classes each (``Examples.accepted``).
 
     ``levels`` maps attribute names to their levels. The unchanged photos are computed once for every
