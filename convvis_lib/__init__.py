@@ -13,7 +13,8 @@ Core (``import convvis_lib as cv`` re-exports the names marked *)
                                     load_image*
     preprocess       preprocess*, deprocess*, check_input*
     pixels           to_pixels, normalize_pixels, from_normalized, pixel_bounds, gaussian_blur
-    hooks            capture_activations*, capture_gradients*, get_activations*, eval_mode*, model_device, PIXELS
+    hooks            capture_activations*, capture_gradients*, get_activations*, eval_mode*, model_device,
+                     default_batch_size, PIXELS
     targets          ClassTarget, UnitTarget, class_targets: what a score or a map is *of*
     predict          class_probabilities, predict_labels
     metrics          confusion_matrix, top_confusions
