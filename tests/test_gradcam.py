@@ -147,13 +147,7 @@ def lite0_cat_and_coffee():
     """EfficientNet-Lite0 (real ImageNet weights) and one 224x224 image: the cat photo (chelsea) shrunk to 112x112 on
     the left half, the coffee photo on the right, mean grey above and below (0 in normalised units)."""
     model, info = cv.load_model("efficientnet_lite0")
-    photos = cv.labelled_photos()
-    cat, coffee = (next(i for i, n in enumerate(photos.names) if key in n) for key in ("chelsea", "coffee"))
-    small = F.interpolate(cv.preprocess(info, [photos.images[cat], photos.images[coffee]]), size=(112, 112),
-                          mode="bilinear", antialias=True)
-    x = torch.zeros(1, 3, 224, 224)
-    x[0, :, 56:168, :112], x[0, :, 56:168, 112:] = small[0], small[1]
-    return model, info, x, photos.accepted[cat], photos.accepted[coffee]
+    return (model, info, *cv.samples.cat_and_coffee(info))
 
 
 def test_lite0_gradcam_of_the_cat_lies_on_the_cat(lite0_cat_and_coffee):

@@ -279,13 +279,8 @@ def test_lite0_occluding_the_cats_face_lowers_its_probability_more_than_the_back
     """Real EfficientNet-Lite0 weights on chapter 4's image: the cat photo (chelsea) and the coffee photo shrunk to
     112x112 side by side, mean grey above and below. Windows over the cat's face (rows 64..160, columns 0..96) lower
     the top (cat) class far more than the windows of the top and bottom rows (mostly the grey bands)."""
-    import torch.nn.functional as F
     model, info = cv.load_model("efficientnet_lite0")
-    photos = cv.examples_for(info)
-    assert "chelsea" in photos.names[0] and "coffee" in photos.names[1]
-    halves = F.interpolate(cv.preprocess(info, photos.images[:2]), size=(112, 112), mode="bilinear", antialias=True)
-    x = torch.zeros(1, 3, 224, 224)
-    x[0, :, 56:168, :112], x[0, :, 56:168, 112:] = halves[0], halves[1]
+    x, _, _ = cv.samples.cat_and_coffee(info)
     scan = occlusion_scan(model, info, x, patch=64, stride=32)
     cat = int(scan.base_probs.argmax())
     assert info.class_names[cat] in ("tabby", "tiger cat", "Egyptian cat")  # measured: Egyptian cat, p 0.47
