@@ -1,27 +1,16 @@
 """convvis_lib.plot.adversarial: the attack figure and the eps curve show what adversarial computed."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convvis_lib.adversarial import Attack, EpsSweep  # noqa: E402
-from convvis_lib.models import ModelInfo  # noqa: E402
-from convvis_lib.plot import MIN_FONT_PT, setup_korean_font  # noqa: E402
-from convvis_lib.plot import adversarial as draw  # noqa: E402
+from convvis_lib.adversarial import Attack, EpsSweep
+from convvis_lib.models import ModelInfo
+from convvis_lib.plot import MIN_FONT_PT
+from convvis_lib.plot import adversarial as draw
 
 LIN = ModelInfo("lin", "toy", ("a", "b", "c", "d"), ("가", "나", "다", "라"), (1, 4, 4), (0.5,), (0.25,))
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    setup_korean_font()
-    yield
-    plt.close("all")
 
 
 def attack() -> Attack:

@@ -1,27 +1,15 @@
 """convvis_lib.plot.attributes: the figures show exactly the numbers and images that attributes computed."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convvis_lib.attributes import PhotoSweep, Sweep, apply_attribute  # noqa: E402
-from convvis_lib.models import ModelInfo  # noqa: E402
-from convvis_lib.plot import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT, setup_korean_font  # noqa: E402
-from convvis_lib.plot import attributes as draw  # noqa: E402
+from convvis_lib.attributes import PhotoSweep, Sweep, apply_attribute
+from convvis_lib.models import ModelInfo
+from convvis_lib.plot import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT
+from convvis_lib.plot import attributes as draw
 
 TOY = ModelInfo("toy", "toy", ("a", "b", "c"), ("가", "나", "다"), (1, 8, 8), (0.5,), (0.25,))
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    setup_korean_font()
-    yield
-    plt.close("all")
 
 
 def sweep() -> Sweep:

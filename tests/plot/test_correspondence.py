@@ -1,28 +1,17 @@
 """convvis_lib.plot.correspondence: what the match and similarity figures draw, checked against hand-made answers."""
 import math
 
-import matplotlib
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import to_rgb
+from matplotlib.patches import ConnectionPatch
+from matplotlib.text import Text
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.patches import ConnectionPatch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-
-from convvis_lib import correspondence as co  # noqa: E402
-from convvis_lib import plot  # noqa: E402
-from convvis_lib.plot import correspondence as draw  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _korean_font_and_close():
-    plot.setup_korean_font()  # Hangul titles without missing-glyph warnings
-    yield
-    plt.close("all")
+from convvis_lib import correspondence as co
+from convvis_lib import plot
+from convvis_lib.plot import correspondence as draw
 
 
 def _pair(h: int = 6, w: int = 8) -> co.Pair:

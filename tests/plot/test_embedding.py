@@ -3,25 +3,15 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.text
+import numpy as np
+import pytest
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.text  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import convvis_lib as cv  # noqa: E402
-from convvis_lib import embedding as emb  # noqa: E402
-from convvis_lib.plot import embedding as draw  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _korean_font_and_no_figures_left():
-    cv.plot.setup_korean_font()
-    yield
-    plt.close("all")
+import convvis_lib as cv
+from convvis_lib import embedding as emb
+from convvis_lib.plot import embedding as draw
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,15 @@ from __future__ import annotations
 
 import itertools
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.text import Text
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-
-from convvis_lib import explain, plot  # noqa: E402
-from convvis_lib.plot import explain as draw  # noqa: E402
-from convvis_lib.sanity import SanityResult  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def korean_font():
-    plot.setup_korean_font()  # the book's font: text sizes and overlaps are measured with its glyphs
+from convvis_lib import explain, plot
+from convvis_lib.plot import explain as draw
+from convvis_lib.sanity import SanityResult
 
 
 def _texts(fig: plt.Figure) -> list[Text]:

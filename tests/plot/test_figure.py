@@ -4,22 +4,13 @@ from __future__ import annotations
 import base64
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.text
+import numpy as np
+import pytest
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from convvis_lib import plot  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _korean_font_and_no_figures_left():
-    plot.setup_korean_font()
-    yield
-    plt.close("all")
+from convvis_lib import plot
 
 
 def test_smallest_drawn_text_is_recorded_in_px_at_the_dpi():

@@ -1,13 +1,10 @@
 """convvis_lib.plot.gradients: display scaling and the colour each kind of map is drawn in."""
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from convvis_lib.plot.gradients import draw_map, saliency_display, to_display  # noqa: E402
+from convvis_lib.plot.gradients import draw_map, saliency_display, to_display
 
 
 def test_display_scaling():

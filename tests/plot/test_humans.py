@@ -1,13 +1,10 @@
 """convvis_lib.plot.humans: the accuracy comparison bars."""
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from convvis_lib import plot  # noqa: E402
+from convvis_lib import plot
 
 
 def test_comparison_bars_have_the_accuracies_in_order_and_skip_nan():

@@ -1,24 +1,14 @@
 """convvis_lib.plot.occlusion: the drawn panels show the scan's numbers, at the patch centres."""
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-import convvis_lib as cv  # noqa: E402
-from convvis_lib import plot  # noqa: E402
-from convvis_lib.occlusion import OcclusionScan, occlusion_scan  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _no_figures_left():
-    plot.setup_korean_font()
-    yield
-    plt.close("all")
+import convvis_lib as cv
+from convvis_lib import plot
+from convvis_lib.occlusion import OcclusionScan, occlusion_scan
 
 
 def _scan(with_layer: bool = True) -> OcclusionScan:
