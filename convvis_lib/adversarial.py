@@ -66,7 +66,7 @@ def loss_gradient(model: nn.Module, info: ModelInfo, x: torch.Tensor, labels, lo
     if loss not in LOSSES:
         raise choice_error("loss", loss, LOSSES)
     y = _labels_tensor(info, labels, len(x), x.device)
-    batch_size = batch_size or default_batch_size(x)
+    batch_size = batch_size or default_batch_size(x.shape[1:])
     grads = []
     with eval_mode(model):
         for i in range(0, len(x), batch_size):

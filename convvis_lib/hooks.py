@@ -1,6 +1,7 @@
 """Capture activations and gradients by layer name; always clean up."""
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
@@ -74,9 +75,10 @@ def capture_activations(model: nn.Module, info: ModelInfo | None, layers: str | 
             h.remove()
 
 
-def default_batch_size(x: torch.Tensor, values: int = BATCH_VALUES) -> int:
-    """Images per forward pass: about ``values`` input values (1 337 images of 28x28, 6 of 3x224x224)."""
-    return max(1, values // max(1, x[0].numel()))
+def default_batch_size(image_shape: Sequence[int], values: int = BATCH_VALUES) -> int:
+    """Images of ``image_shape`` (C, H, W) per forward pass: about ``values`` input values in all
+    (1 337 images of 1x28x28, 6 of 3x224x224)."""
+    return max(1, values // max(1, math.prod(image_shape)))
 
 
 def get_activations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor,
@@ -85,7 +87,7 @@ def get_activations(model: nn.Module, info: ModelInfo | None, x: torch.Tensor,
     images per forward pass (default: :func:`default_batch_size`)."""
     from .preprocess import check_input
     check_input(info, x, model)
-    batch_size = batch_size or default_batch_size(x)
+    batch_size = batch_size or default_batch_size(x.shape[1:])
     names = [layers] if isinstance(layers, str) else list(layers)
     chunks: dict[str, list[torch.Tensor]] = {n: [] for n in names}
     with eval_mode(model), torch.inference_mode(), capture_activations(model, info, names) as acts:

@@ -93,7 +93,7 @@ def image_batches(info: ModelInfo, images: Sequence, indices: Sequence[int] | No
     """Yield ``(x, ids)``: preprocessed batches of ``images[ids]``, made lazily one batch at a time
     (``batch_size`` default: :func:`hooks.default_batch_size` for the model's input size)."""
     ids = np.arange(len(images)) if indices is None else np.asarray(indices, dtype=np.int64)
-    batch_size = batch_size or default_batch_size(torch.empty(1, *info.input_size, device="meta"))
+    batch_size = batch_size or default_batch_size(info.input_size)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
         x = preprocess(info, [images[int(j)] for j in chunk])

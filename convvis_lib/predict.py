@@ -18,7 +18,7 @@ def class_probabilities(model: nn.Module, info: ModelInfo | None, x: torch.Tenso
     """Softmax probabilities (N, K) of each normalised input, ``batch_size`` inputs per forward pass
     (default: :func:`hooks.default_batch_size`)."""
     check_input(info, x, model)
-    batch_size = batch_size or default_batch_size(x)
+    batch_size = batch_size or default_batch_size(x.shape[1:])
     with eval_mode(model), torch.inference_mode():
         return torch.cat([model(x[i:i + batch_size]).softmax(1) for i in range(0, len(x), batch_size)])
 
