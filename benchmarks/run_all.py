@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Row, machine, table  # noqa: E402
 
-SUITES = ("occlusion", "gradients", "tsne", "notebooks", "book")
+SUITES = ("occlusion", "gradients", "layout", "tsne", "notebooks", "book")
 
 
 def _suite(name: str) -> tuple[list[Row], str]:
@@ -30,6 +30,9 @@ def _suite(name: str) -> tuple[list[Row], str]:
     if name == "gradients":
         import bench_gradients
         return bench_gradients.run(), ""
+    if name == "layout":
+        import bench_layout
+        return bench_layout.run(), ""
     if name == "tsne":
         import bench_tsne
         return bench_tsne.run(), ""

@@ -296,15 +296,21 @@ def load_model(name: str = "fashionnet", pretrained: bool = True, allow_random: 
     from the torch hub cache or download them; if neither works within
     ``timeout`` seconds, raise :class:`WeightsUnavailableError`, or with
     ``allow_random=True`` warn and keep random weights (``info.pretrained`` is False).
+
+    The convolution weights are stored channels-last (NHWC), the memory layout in which PyTorch's
+    CPU convolutions run fastest (``benchmarks/bench_layout.py``); values, shapes and results are
+    unchanged, but a weight or activation may not be contiguous: use ``.reshape``, not ``.view``.
     """
     if not isinstance(name, str) or name.lower() not in MODEL_NAMES:
         raise choice_error("model", name, MODEL_NAMES)
     name = name.lower()
     if name == "fashionnet":
-        return _load_fashionnet(pretrained)
-    if name == "efficientnet_lite0":
-        return _load_lite0(pretrained, allow_random)
-    return _load_imagenet(name, pretrained, allow_random, timeout)
+        model, info = _load_fashionnet(pretrained)
+    elif name == "efficientnet_lite0":
+        model, info = _load_lite0(pretrained, allow_random)
+    else:
+        model, info = _load_imagenet(name, pretrained, allow_random, timeout)
+    return model.to(memory_format=torch.channels_last), info
 
 
 def load_model_or_fallback(name: str) -> tuple[nn.Module, ModelInfo]:

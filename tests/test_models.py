@@ -165,3 +165,15 @@ def test_a_malformed_korean_table_is_refused(tmp_path, monkeypatch, bad, message
             models.imagenet_classes_ko()
     finally:
         models.imagenet_classes_ko.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["fashionnet", "efficientnet_lite0"])
+def test_loaded_models_store_conv_weights_channels_last_and_predict_as_nchw(name):
+    model, info = cv.load_model(name)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    nchw, _ = cv.load_model(name)
+    nchw = nchw.to(memory_format=torch.contiguous_format)
+    x = torch.randn(2, *info.input_size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), nchw(x), rtol=1e-4, atol=1e-4)

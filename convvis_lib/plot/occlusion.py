@@ -10,11 +10,13 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import Patch, Rectangle
 
+from ..errors import ConvVisError
 from ..models import ModelInfo
-from ..occlusion import OcclusionScan, cell_edges
+from ..occlusion import OcclusionScan, cell_edges, occlusion_windows
 from .images import DIVERGING_CMAP, HEATMAP_CMAP, to_numpy
 
 TOP_CLASS_CMAP = "tab10"
+PATCH_EDGE = "#ffd400"  # yellow: the mean-colour patch stays visible on grey and black backgrounds
 
 
 def _image(ax: plt.Axes, image) -> None:
@@ -75,11 +77,21 @@ def draw_feature_drop(ax: plt.Axes, image, scan: OcclusionScan, channel: int | N
                vmax=lim, alpha=0.9)
 
 
-def draw_patch(ax: plt.Axes, image, scan: OcclusionScan, info: ModelInfo | None = None) -> None:
-    """The input with one patch (the first window) in the dataset's mean colour, the default fill."""
+def draw_patch(ax: plt.Axes, image, scan: OcclusionScan, info: ModelInfo | None = None,
+               at: tuple[int, int] = (0, 0)) -> None:
+    """The input with the patch, in the dataset's mean colour (the default fill), at grid cell ``at``
+    (row, column of the maps; the first window by default), outlined so it shows on grey too."""
+    rows, cols = scan.probs.shape[:2]
+    r, c = at
+    if not (0 <= r < rows and 0 <= c < cols):
+        raise ConvVisError(f"patch cell {at} is outside the {rows}x{cols} grid of this scan; "
+                           f"allowed: rows 0..{rows - 1}, columns 0..{cols - 1}")
+    h, w = scan.input_hw
+    top = int(occlusion_windows(h, scan.patch, scan.stride)[0][r])
+    left = int(occlusion_windows(w, scan.patch, scan.stride)[0][c])
     mean = tuple(info.mean) * (3 // len(info.mean)) if info is not None else (0.5, 0.5, 0.5)
     _image(ax, image)
-    ax.add_patch(Rectangle((-0.5, -0.5), scan.patch, scan.patch, color=mean, ec="w", lw=0.5))
+    ax.add_patch(Rectangle((left - 0.5, top - 0.5), scan.patch, scan.patch, fc=mean, ec=PATCH_EDGE, lw=1.5))
     ax.set_title(f"입력 ({scan.patch}×{scan.patch} 패치, 보폭 {scan.stride})", fontsize=9, y=1.0)
 
 

@@ -105,3 +105,18 @@ def test_panels_of_a_real_scan_line_up_with_the_image():
     assert corners.tolist() == [0.5, 4.5, 8.5, 12.5, 16.5, 20.5, 23.5, 25.5]
     legend = [t.get_text() for t in axes[2].get_legend().get_texts()]
     assert legend == [info.label(c) for c in sorted(set(scan.top_class().flatten().tolist()))][:6]
+
+
+def test_patch_panel_draws_the_patch_at_the_chosen_window_with_a_visible_edge():
+    from matplotlib.patches import Rectangle
+    info = cv.load_model("fashionnet")[1]
+    scan = OcclusionScan(torch.full((3, 3, 10), 0.1), torch.full((10,), 0.1), None, None, None,
+                         patch=5, stride=4, input_hw=(12, 12))  # windows start at 0, 4 and the edge window 7
+    fig, ax = plt.subplots()
+    plot.occlusion.draw_patch(ax, np.zeros((12, 12)), scan, info, at=(1, 2))
+    (rect,) = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert rect.get_xy() == (7 - 0.5, 4 - 0.5) and rect.get_width() == rect.get_height() == 5
+    assert rect.get_edgecolor()[:3] != rect.get_facecolor()[:3]
+    with pytest.raises(cv.ConvVisError, match="rows 0..2, columns 0..2"):
+        plot.occlusion.draw_patch(ax, np.zeros((12, 12)), scan, info, at=(3, 0))
+    plt.close(fig)
