@@ -1,4 +1,4 @@
-"""pytest plugin for the nbval runs: print each chapter's wall time at the end (a figure, not a test).
+"""pytest plugin for the nbval runs: glue records are not compared; each chapter's wall time is printed at the end.
 
 nbval runs one kernel per notebook; the time of a notebook is the sum of its items' setup, call and
 teardown (kernel start and shutdown included). The goal (issue 13) is at most 60 s per chapter and
@@ -9,8 +9,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from convvis_lib.text import GLUE_PREFIX
+
 CHAPTER_GOAL_S, TOTAL_GOAL_S = 60.0, 300.0
 _seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Leave ``text.glue`` records out of nbval's comparison.
+
+    A glue record carries the full-precision number the book's prose quotes; it is recomputed on
+    every run and differs in the last digits between CPUs, thread counts and memory layouts. What a
+    checked cell *prints* (rounded, with a margin) is what nbval compares.
+    """
+    for item in items:
+        notebook = item.parent
+        skip = getattr(notebook, "skip_compare", None)
+        if skip is not None and not any(str(k).startswith(GLUE_PREFIX) for k in skip):
+            notebook.skip_compare = tuple(skip) + tuple(GLUE_PREFIX + m for m in ("text/plain", "text/html",
+                                                                                   "text/markdown", "text/latex"))
 
 
 def pytest_runtest_logreport(report) -> None:
