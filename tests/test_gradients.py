@@ -1,6 +1,7 @@
 """Gradients and friends: hand-computed rules on tiny networks, refusals, clean-up, class model visualisation."""
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -229,6 +230,52 @@ def test_mixed_relu_and_relu6_apply_each_rule_at_both():
     net = mixed()
     for rule in RULES:
         assert input_gradient(net, None, X[:1], 0, rule).flatten().tolist() == expected[rule]
+
+
+def layer_by_layer(net: nn.Sequential, x: torch.Tensor, cls: int, rule: str) -> torch.Tensor:
+    """Independent reference without hooks: run ``net`` layer by layer, then go back down by hand.
+
+    Every layer but a rectifier is crossed with its own vector-Jacobian product (autograd.grad of that
+    layer alone); at a rectifier with forward input ``a`` and clip ``c`` the rule is written out:
+    plain ``g * [0 < a < c]``, DeconvNet ``max(g, 0)``, guided ``max(g, 0) * [0 < a < c]``.
+    """
+    inputs = []
+    h = x
+    for layer in net:
+        inputs.append(h)
+        h = layer(h)
+    g = torch.zeros_like(h)
+    g[:, cls] = 1.0
+    for layer, a in zip(reversed(net), reversed(inputs)):
+        if isinstance(layer, (nn.ReLU, nn.ReLU6)):
+            upper = 6.0 if isinstance(layer, nn.ReLU6) else math.inf
+            mask = ((a > 0) & (a < upper)).to(g.dtype)
+            g = {"plain": g * mask, "deconvnet": g.clamp(min=0), "guided_backprop": g.clamp(min=0) * mask}[rule]
+        else:
+            a = a.detach().requires_grad_(True)
+            with torch.enable_grad():
+                (g,) = torch.autograd.grad(layer(a), a, g)
+    return g
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_rules_match_a_layer_by_layer_reference_on_a_random_convnet(rule):
+    """Conv, ReLU, max pooling, ReLU6 with units above 6, linear: the library equals the hand-made backward."""
+    gen = torch.Generator().manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 8, 3),
+                        nn.ReLU6(), nn.Flatten(), nn.Linear(8 * 2 * 2, 5), nn.ReLU(), nn.Linear(5, 3)).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    x = 3 * torch.randn(4, 2, 8, 8, generator=gen, dtype=torch.float64)
+    with torch.no_grad():  # the ReLU6 input has units below 0, between 0 and 6, and above 6
+        pre6 = net[:4](x)
+    assert (pre6 < 0).any() and ((pre6 > 0) & (pre6 < 6)).any() and (pre6 > 6).any()
+    for cls in range(3):
+        expected = layer_by_layer(net.eval(), x, cls, rule)
+        assert expected.abs().sum() > 0
+        torch.testing.assert_close(input_gradient(net, None, x, cls, rule), expected, rtol=1e-12, atol=1e-12)
+    assert count_hooks(net) == 0
 
 
 @pytest.mark.parametrize("act", [nn.LeakyReLU(0.1), nn.Hardtanh(-1.0, 1.0), nn.GELU(), nn.SiLU(), nn.Sigmoid(),
