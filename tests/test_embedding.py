@@ -84,6 +84,28 @@ def test_pca_dims():
     assert np.all(np.diff(p.var(0)) <= 1e-6)  # components sorted by variance
 
 
+def _svd_projection(x: np.ndarray, dims: int) -> np.ndarray:
+    """Reference PCA: the centred codes' exact SVD in float64, ``U S`` of the first ``dims`` components."""
+    u, s, _ = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    return u[:, :dims] * s[:dims]
+
+
+def _assert_equal_up_to_sign(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape
+    signs = np.sign((a * b).sum(0))
+    np.testing.assert_allclose(a * signs, b, atol=1e-4 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("n, d, gram", [(60, 700, True), (60, 700, False), (600, 40, False)])
+def test_pca_matches_exact_svd(n, d, gram, monkeypatch):
+    if not gram:
+        monkeypatch.setattr(emb, "GRAM_MAX_POINTS", 0)  # scikit-learn's PCA even for few points
+    rng = np.random.default_rng(4)
+    basis = np.linalg.qr(rng.normal(size=(d, 30)))[0].T  # 30 orthonormal directions in D dims
+    x = (rng.normal(size=(n, 30)) * np.linspace(20, 2, 30)) @ basis + 5 + 0.01 * rng.normal(size=(n, d))
+    _assert_equal_up_to_sign(emb.pca(x, 20), _svd_projection(x, 20))
+
+
 @pytest.fixture(scope="module")
 def labelled(labelled_batch):
     return labelled_batch(200)
