@@ -174,35 +174,37 @@ def load_safetensors(model: nn.Module, path: Path, how_to_make: str) -> nn.Modul
     return model
 
 
-@lru_cache(maxsize=1)
-def imagenet_classes() -> tuple[str, ...]:
-    """The 1 000 ImageNet class names in English, from torchvision's weight metadata (no download)."""
-    from torchvision.models import ResNet18_Weights
-    return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
-
-
 def imagenet_classes_ko_path() -> Path:
     return Path(str(resources.files("convvis_lib").joinpath("assets", IMAGENET_KO_FILE)))
 
 
-@lru_cache(maxsize=1)
-def imagenet_classes_ko() -> tuple[str, ...]:
-    """Korean names of the 1 000 ImageNet classes, from ``assets/imagenet_classes_ko.tsv``
-    (lines ``index<TAB>english<TAB>korean``; the English column must match :func:`imagenet_classes`).
-    A missing or malformed file raises :class:`ConvVisError`."""
-    english, path = imagenet_classes(), imagenet_classes_ko_path()
+def _imagenet_table() -> list[tuple[str, str]]:
+    """``(english, korean)`` for the 1 000 ImageNet classes, read from ``assets/imagenet_classes_ko.tsv``
+    (lines ``index<TAB>english<TAB>korean``). A missing or malformed file raises :class:`ConvVisError`."""
+    path = imagenet_classes_ko_path()
     if not path.is_file():
-        raise ConvVisError(f"the Korean ImageNet class names {path} are missing; reinstall convvis-ko "
+        raise ConvVisError(f"the ImageNet class names {path} are missing; reinstall convvis-ko "
                            "(the file ships inside the package)")
     rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    expected = [[str(i), name] for i, name in enumerate(english)]
     for n, row in enumerate(rows, start=1):
-        if len(row) != 3 or n > len(expected) or row[:2] != expected[n - 1] or not row[2].strip():
-            want = "index<TAB>english<TAB>korean" + (f" with {expected[n - 1]}" if n <= len(expected) else "")
-            raise ConvVisError(f"{path} line {n} is {row!r}; allowed: {want}")
-    if len(rows) != len(english):
-        raise ConvVisError(f"{path} has {len(rows)} rows; allowed: exactly {len(english)}, one per class")
-    return tuple(row[2].strip() for row in rows)
+        if len(row) != 3 or row[0] != str(n - 1) or not row[1].strip() or not row[2].strip():
+            raise ConvVisError(f"{path} line {n} is {row!r}; allowed: index<TAB>english<TAB>korean with index {n - 1}")
+    if len(rows) != 1000:
+        raise ConvVisError(f"{path} has {len(rows)} rows; allowed: exactly 1000, one per class")
+    return [(row[1], row[2].strip()) for row in rows]
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[str, ...]:
+    """The 1 000 ImageNet class names in English: torchvision's list (``tests/test_imagenet_names.py``
+    checks they are the same), read from the shipped table so that no torchvision import is needed."""
+    return tuple(english for english, _ in _imagenet_table())
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes_ko() -> tuple[str, ...]:
+    """Korean names of the 1 000 ImageNet classes, from ``assets/imagenet_classes_ko.tsv``."""
+    return tuple(korean for _, korean in _imagenet_table())
 
 
 def _imagenet_info(name: str, layout, mean, std, pretrained: bool) -> ModelInfo:

@@ -142,6 +142,7 @@ def test_lite0_info_gives_korean_labels_and_takes_either_name():
     ("", "exactly 1000"),  # the good table without its last line
     ("0\ttench\t\n", "line 1"),
     ("1\tgoldfish\t금붕어\n", "line 1"),
+    ("0\t\t텐치\n", "line 1"),
     ("0\ttench\t텐치\textra\n", "line 1"),
 ])
 def test_a_malformed_korean_table_is_refused(tmp_path, monkeypatch, bad, message):
