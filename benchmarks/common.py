@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -51,9 +52,12 @@ def timed(fn: Callable[[], object], device: torch.device | str = "cpu") -> float
 
 def paired(fns: dict[str, Callable[[], object]], rounds: int, device: torch.device | str = "cpu",
            warmup: int = 1) -> dict[str, list[float]]:
-    """Time every function once per round, in rotating order, so all see the same machine load.
+    """Time every function once per round, in a shuffled order, so all see the same machine load.
 
-    Returns the list of per-round seconds for each name; compare them with :func:`ratio`.
+    The order is drawn anew each round (seeded, so a run is repeatable): a rotating order would give
+    each function the same predecessor every round, and what ran just before (its freed memory, its
+    caches) changes a call's time by up to 10 % on 2 CPU cores. Returns the list of per-round seconds
+    for each name; compare them with :func:`ratio`.
     """
     names = list(fns)
     for _ in range(warmup):
@@ -61,9 +65,9 @@ def paired(fns: dict[str, Callable[[], object]], rounds: int, device: torch.devi
             fns[n]()
     sync(device)
     times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for n in order:
+    rng = random.Random(0)
+    for _ in range(rounds):
+        for n in rng.sample(names, len(names)):
             times[n].append(timed(fns[n], device))
     return times
 
