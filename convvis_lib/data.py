@@ -150,6 +150,20 @@ EXTRA_PHOTO_NAMES = ("camera", "coins", "brick", "gravel", "hubble_deep_field", 
 ALL_PHOTO_NAMES = PHOTO_NAMES + EXTRA_PHOTO_NAMES
 
 
+def _sklearn_sample_image(filename: str) -> np.ndarray:
+    """What ``sklearn.datasets.load_sample_image(filename)`` returns, read straight from the installed
+    package's files (importing scikit-learn's datasets costs 2-3 s)."""
+    from importlib.util import find_spec
+
+    from PIL import Image
+    spec = find_spec("sklearn")  # finds the package without running it
+    if spec is None or spec.origin is None:
+        raise ConvVisError(f"the photo {filename!r} ships with scikit-learn, which is not installed; "
+                           "pip install scikit-learn")
+    with Image.open(Path(spec.origin).parent / "datasets" / "images" / filename) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def sample_photo(name: str) -> np.ndarray:
     """A real RGB photo (H, W, 3) uint8 that ships inside an installed package (no download).
 
@@ -164,8 +178,7 @@ def sample_photo(name: str) -> np.ndarray:
         with cbook.get_sample_data("grace_hopper.jpg") as f:
             return np.asarray(Image.open(f).convert("RGB"))
     if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
-        return load_sample_image(name + ".jpg")
+        return _sklearn_sample_image(name + ".jpg")
     from skimage import data as skd
     if name.startswith("motorcycle"):
         left, right, _ = skd.stereo_motorcycle()

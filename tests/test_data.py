@@ -94,3 +94,10 @@ def test_grayscale_pictures_come_as_three_equal_channels():
     img = cv.sample_photo("camera")
     assert (img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all()
     np.testing.assert_array_equal(img[..., 0], skd.camera())
+
+
+@pytest.mark.parametrize("name", ["china", "flower"])
+def test_sklearn_photos_are_read_as_sklearn_loads_them(name):
+    from sklearn.datasets import load_sample_image
+    from convvis_lib.data import sample_photo
+    assert np.array_equal(sample_photo(name), load_sample_image(name + ".jpg"))
