@@ -32,8 +32,10 @@ while without the clip the map scales with the score, as the plain gradient does
 
 Any other activation module (``LeakyReLU``, ``GELU``, ``SiLU``, ``Sigmoid``, ...) has no rule here, and
 an activation applied as a function (``torch.relu``, ``F.relu6``, ``Tensor.sigmoid``, ...) cannot be
-hooked; both would silently keep the plain gradient, so ``"deconvnet"``/``"guided_backprop"`` refuse such models
-(a ReLU written as ``clamp(x, min=0)`` or ``max(x, 0)`` is not detected). ``"plain"`` works on any model.
+hooked; both would silently keep the plain gradient, so ``"deconvnet"``/``"guided_backprop"`` refuse such models:
+the first up front, the second when the autograd graph of the score shows the function's backward node
+(:func:`functional_activations`; a ReLU written as ``clamp(x, min=0)`` or ``max(x, 0)`` is not detected).
+``"plain"`` works on any model.
 
 Scores: a class target is the class *logit* (not the softmax); a unit target ``(layer, unit)`` is the
 mean activation of that channel (see :mod:`convvis_lib.targets`). Its gradient enters at the layer's
@@ -48,12 +50,12 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from .errors import ConvVisError, choice_error
 from .hooks import capture_activations, eval_mode, model_device
@@ -69,11 +71,16 @@ ACTIVATION_MODULES = tuple(c for c in vars(nn.modules.activation).values() if is
                            and issubclass(c, nn.Module) and c.__module__ == nn.modules.activation.__name__)
 # activation modules that are not pointwise (softmax over units, attention): no rule to replace
 NOT_POINTWISE = (nn.Softmax, nn.Softmin, nn.Softmax2d, nn.LogSoftmax, nn.MultiheadAttention)
-# activations applied as functions, which no module hook can see (the names torch passes to a TorchFunctionMode)
-ACTIVATION_FUNCTIONS = frozenset(
-    "relu relu_ relu6 hardtanh hardtanh_ leaky_relu leaky_relu_ prelu rrelu rrelu_ elu elu_ selu selu_ celu celu_ "
-    "gelu silu mish hardswish softplus threshold threshold_ sigmoid sigmoid_ tanh tanh_ hardsigmoid logsigmoid "
-    "softsign tanhshrink softshrink hardshrink glu".split())
+# backward nodes that activation *functions* leave in the autograd graph (``torch.relu`` -> ReluBackward0, ...),
+# named as a reader would write the call; a rectifier module's own node is replaced by the rule's node
+ACTIVATION_NODES = {
+    "ReluBackward0": "relu", "HardtanhBackward0": "relu6/hardtanh", "LeakyReluBackward0": "leaky_relu",
+    "PreluKernelBackward0": "prelu", "RreluWithNoiseBackward0": "rrelu", "ThresholdBackward0": "threshold",
+    "EluBackward0": "elu/selu", "CeluBackward0": "celu", "GeluBackward0": "gelu", "SiluBackward0": "silu",
+    "MishBackward0": "mish", "HardswishBackward0": "hardswish", "SoftplusBackward0": "softplus",
+    "SigmoidBackward0": "sigmoid", "TanhBackward0": "tanh", "HardsigmoidBackward0": "hardsigmoid",
+    "LogSigmoidBackward0": "logsigmoid", "SoftshrinkBackward0": "softshrink", "HardshrinkBackward0": "hardshrink",
+    "GluBackward0": "glu"}
 
 
 def check_rule(rule: str) -> str:
@@ -138,21 +145,15 @@ class _GuidedReLU(torch.autograd.Function):
         return true_grad.clamp_(min=0), None, None
 
 
-class _FunctionalActivations(TorchFunctionMode):
-    """Counts activation functions called outside the hooked rectifier modules (``depth`` > 0 inside them)."""
+@dataclass
+class RuleRecord:
+    """What :func:`relu_rule` did during a forward pass: how many rectifier calls it rewrote."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth, self.module_calls, self.calls = 0, 0, []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self.depth == 0 and getattr(func, "__name__", "") in ACTIVATION_FUNCTIONS:
-            self.calls.append(func.__name__)
-        return func(*args, **(kwargs or {}))
+    calls: int = 0
 
 
 @contextmanager
-def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | None]:
+def relu_rule(model: nn.Module, rule: str) -> Iterator[RuleRecord | None]:
     """Inside the block, every rectifier module of ``model`` back-propagates by ``rule``.
 
     With ``g`` the signal that reaches ``y = relu(x)`` from above (for ReLU6 the mask is ``[0 < x < 6]``):
@@ -163,10 +164,10 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | 
 
     A forward hook on each rectifier module swaps its output for the same values with the rule's backward
     (:class:`_DeconvReLU`, :class:`_GuidedReLU`), which sends the signal to the module's input in place of
-    the module's own backward. Models with activation modules that have no rule are refused; the yielded
-    watcher notes activation functions called outside the modules (pass it to :func:`check_relu_calls`
-    after the forward). In-place rectifiers are made out-of-place meanwhile; hooks and flags are restored
-    on exit, also after errors.
+    the module's own backward. Models with activation modules that have no rule are refused; after the
+    forward pass, pass the yielded record and the score to :func:`check_relu_calls`, which refuses
+    activations applied as functions. In-place rectifiers are made out-of-place meanwhile; hooks and flags
+    are restored on exit, also after errors.
     """
     if check_rule(rule) == "plain":
         yield None
@@ -174,14 +175,10 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | 
     _refuse_unsupported(model, rule)
     relus = [m for m in model.modules() if is_rectifier(m)]
     inplace = [m for m in relus if m.inplace]
-    watch, handles = _FunctionalActivations(), []
+    record, handles = RuleRecord(), []
 
-    def enter(_module, _inputs):
-        watch.depth += 1
-
-    def leave(module, inputs, output):
-        watch.depth -= 1
-        watch.module_calls += 1
+    def swap(module, inputs, output):
+        record.calls += 1
         if rule == "deconvnet":
             return _DeconvReLU.apply(inputs[0], output.detach())
         upper = getattr(module, "max_val", math.inf)  # ReLU6 / Hardtanh(0, c): c; nn.ReLU: no upper clip
@@ -190,10 +187,8 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | 
     try:
         for m in inplace:
             m.inplace = False
-        for m in relus:
-            handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
-        with watch:
-            yield watch
+        handles = [m.register_forward_hook(swap) for m in relus]
+        yield record
     finally:
         for h in handles:
             h.remove()
@@ -201,19 +196,41 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[_FunctionalActivations | 
             m.inplace = True
 
 
-def check_relu_calls(watch: _FunctionalActivations | None, rule: str) -> None:
-    """Raise unless every activation of the forward pass ran inside a hooked rectifier module."""
-    if watch is None:
+def functional_activations(score: torch.Tensor, skip: frozenset = frozenset()) -> list[str]:
+    """Activation functions (``torch.relu``, ``F.relu6``, ``torch.sigmoid``, ...) that the backward pass from
+    ``score`` would cross, found by walking its autograd graph; graph nodes in ``skip`` are not counted.
+
+    A ReLU applied as a function leaves a ``ReluBackward0`` node in the graph, which no module hook can
+    replace (a hooked rectifier module's own node is cut off: the rule's node takes its place). A ReLU
+    written as ``clamp(x, min=0)`` or ``max(x, 0)`` leaves a generic node and is not found.
+    """
+    found, seen, stack = [], set(), [score.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if node.name() in ACTIVATION_NODES and node not in skip:
+            found.append(ACTIVATION_NODES[node.name()])
+        stack.extend(parent for parent, _ in node.next_functions)
+    return found
+
+
+def check_relu_calls(record: RuleRecord | None, rule: str, score: torch.Tensor,
+                     skip: frozenset = frozenset()) -> None:
+    """Raise unless the backward pass from ``score`` crosses no activation but the rule's rectifiers (and ``skip``)."""
+    if record is None:
         return
-    if watch.calls:
-        names = ", ".join(sorted(set(watch.calls)))
+    calls = functional_activations(score, skip)
+    if calls:
+        names = ", ".join(sorted(set(calls)))
         raise ConvVisError(
             f"rule {rule!r} needs every ReLU to be an nn.ReLU module, but the model applied ReLU as a function "
             f"(torch.relu / F.relu / Tensor.relu, or another activation function; here: {names}) "
-            f"{len(watch.calls)} time(s); those cannot be hooked and the result would silently be the plain "
+            f"{len(calls)} time(s); those cannot be hooked and the result would silently be the plain "
             "gradient. Replace them with nn.ReLU / nn.ReLU6 modules, or use rule='plain'; allowed rules for this "
             "model: 'plain'")
-    if watch.module_calls == 0:
+    if record.calls == 0:
         raise ConvVisError(f"rule {rule!r} found no nn.ReLU / nn.ReLU6 module in the forward pass, so it would "
                            "equal the plain gradient; allowed rules for this model: 'plain'")
 
@@ -236,12 +253,14 @@ def target_scores(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, tar
     unit = unit_target(model, info, target)
     # the capture hook is registered first, so it sees the layer's own output before the rule swaps it
     with capture_activations(model, info, [unit.layer] if unit else [], detach=False) as acts, \
-            relu_rule(model, rule) as watch:
+            relu_rule(model, rule) as record:
         logits = model(x)
-        check_relu_calls(watch, rule)
-    if unit:
-        return _unit_score(acts[unit.layer], *unit)
-    return logits.gather(1, class_targets(info, target, logits)[:, None])[:, 0]
+    if unit:  # a rectifier layer's own backward stays plain, so the signal starts where the unit was active
+        score, own = _unit_score(acts[unit.layer], *unit), frozenset({acts[unit.layer].grad_fn})
+    else:
+        score, own = logits.gather(1, class_targets(info, target, logits)[:, None])[:, 0], frozenset()
+    check_relu_calls(record, rule, score, skip=own)
+    return score
 
 
 def input_gradient(model: nn.Module, info: ModelInfo | None, x: torch.Tensor, target: Target,

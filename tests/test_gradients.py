@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import convvis_lib as cv
-from convvis_lib import plot
+from convvis_lib import gradients, plot
 from convvis_lib.gradients import (MAP_METHODS, RULES, class_model_visualization, deconvnet, guided_backprop,
                                    input_gradient, method_map, saliency)
 from convvis_lib.hooks import count_hooks
@@ -302,11 +302,43 @@ class FunctionalAct(nn.Module):
         return self.lin2(self.fn(self.relu(self.lin1(x.flatten(1))) - 0.5))
 
 
-@pytest.mark.parametrize("fn, name", [(F.relu6, "relu6"), (F.hardtanh, "hardtanh"), (F.leaky_relu, "leaky_relu"),
-                                      (torch.sigmoid, "sigmoid"), (torch.Tensor.relu, "relu")])
+@pytest.mark.parametrize("fn, name", [(F.relu6, "relu6/hardtanh"), (F.hardtanh, "relu6/hardtanh"),
+                                      (F.leaky_relu, "leaky_relu"), (torch.sigmoid, "sigmoid"),
+                                      (torch.Tensor.relu, "relu"), (F.gelu, "gelu")])
 def test_functional_activations_are_refused(fn, name):
     with pytest.raises(cv.ConvVisError, match=rf"as a function .*here: {name}\) 1 time\(s\)"):
         guided_backprop(FunctionalAct(fn), None, X, 0)
+
+
+ACTIVATION_CALLS = [torch.relu, F.relu6, F.hardtanh, F.leaky_relu, lambda t: F.prelu(t, torch.tensor([0.25])),
+                    lambda t: F.rrelu(t, training=False), lambda t: F.threshold(t, 0.0, 0.0), F.elu, F.selu, F.celu,
+                    F.gelu, F.silu, F.mish, F.hardswish, F.softplus, torch.sigmoid, torch.tanh, F.hardsigmoid,
+                    F.logsigmoid, F.softshrink, F.hardshrink, lambda t: F.glu(t.reshape(2, 2))]
+
+
+@pytest.mark.parametrize("fn", ACTIVATION_CALLS)
+def test_every_activation_function_leaves_a_known_node(fn):
+    """The graph check knows the node each activation function leaves with this torch version."""
+    out = fn(torch.randn(4, requires_grad=True))
+    assert gradients.functional_activations(out.sum()) == [gradients.ACTIVATION_NODES[out.grad_fn.name()]]
+
+
+def test_graph_check_counts_only_what_the_backward_pass_crosses():
+    x = torch.randn(3, requires_grad=True)
+    hidden = torch.relu(x)
+    torch.relu(x)  # a side branch that never reaches the score
+    score = (hidden * 2 + torch.sigmoid(x.detach())).sum()  # the sigmoid branch carries no gradient
+    assert gradients.functional_activations(score) == ["relu"]
+    assert gradients.functional_activations(score, skip=frozenset({hidden.grad_fn})) == []
+
+
+def test_unit_target_below_a_functional_activation_is_allowed():
+    """A functional activation above the unit's layer is not crossed on the way back from the unit."""
+    model = FunctionalAct(torch.sigmoid)
+    with pytest.raises(cv.ConvVisError, match="here: sigmoid"):
+        guided_backprop(model, None, X, 0)
+    g = guided_backprop(model, None, X, ("relu", 1))
+    assert g.shape == X.shape and count_hooks(model) == 0
 
 
 class Sneaky(nn.Module):
