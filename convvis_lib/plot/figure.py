@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Iterator
 
 import matplotlib
+import numpy as np
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 KOREAN_FONT = "NanumGothic"
 # One dpi for every figure a chapter shows, drawn inline or pre-rendered for a widget view. At 100 dpi a
@@ -111,23 +115,87 @@ def _png_with_text(png: bytes, key: str, value: str) -> bytes:
     return png[:end_of_ihdr] + chunk + png[end_of_ihdr:]
 
 
+def _drawn_rgb(fig: Figure, dpi: float) -> np.ndarray:
+    """The whole figure drawn once at ``dpi`` on white: an (H, W, 3) uint8 array.
+
+    Drawn on an Agg canvas of its own rather than by ``savefig``, which draws a figure twice
+    once ``tight_layout`` has run (it left a layout engine behind).
+    """
+    canvas, fig_dpi, facecolor = fig.canvas, fig.dpi, fig.get_facecolor()
+    try:
+        agg = FigureCanvasAgg(fig)
+        fig.dpi = dpi
+        fig.set_facecolor("white")
+        agg.draw()
+        return np.array(agg.buffer_rgba())[..., :3]
+    finally:
+        fig.set_canvas(canvas)
+        fig.dpi = fig_dpi
+        fig.set_facecolor(facecolor)
+
+
+def _tight_box(fig: Figure, rgb: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of everything drawn (non-white pixels) and of every visible Axes,
+    plus ``pad`` pixels; None when something touches the canvas's edge (it may reach beyond it)."""
+    h, w = rgb.shape[:2]
+    ink = (rgb != 255).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    tops, bottoms = list(rows[:1]), list(rows[-1:] + 1)
+    lefts, rights = list(cols[:1]), list(cols[-1:] + 1)
+    for ax in fig.axes:  # an Axes with nothing drawn still takes its place, as in bbox_inches="tight"
+        if ax.get_visible():
+            x0, y0, x1, y1 = ax.get_position().extents
+            lefts.append(x0 * w), rights.append(x1 * w), tops.append((1 - y1) * h), bottoms.append((1 - y0) * h)
+    if not tops or not lefts:
+        return 0, h, 0, w
+    top, bottom, left, right = min(tops), max(bottoms), min(lefts), max(rights)
+    if top <= 0 or left <= 0 or bottom >= h or right >= w:
+        return None
+    return int(top) - pad, int(np.ceil(bottom)) + pad, int(left) - pad, int(np.ceil(right)) + pad
+
+
+def _cut(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``rgb[top:bottom, left:right]``, white where the box reaches beyond the array."""
+    top, bottom, left, right = box
+    h, w = rgb.shape[:2]
+    inside = rgb[max(top, 0):min(bottom, h), max(left, 0):min(right, w)]
+    margins = ((max(-top, 0), max(bottom - h, 0)), (max(-left, 0), max(right - w, 0)), (0, 0))
+    return np.pad(inside, margins, constant_values=255)
+
+
 def figure_image(fig: Figure, fmt: str = "png", dpi: float = FIGURE_DPI, quality: int = 85) -> bytes:
     """``fig`` saved as PNG or JPEG at ``dpi`` (white background, tight box), with its smallest
-    drawn text recorded under :data:`FONT_KEY` (PNG text chunk or JPEG comment)."""
+    drawn text recorded under :data:`FONT_KEY` (PNG text chunk or JPEG comment).
+
+    The figure is drawn once and cut to what was drawn and its Axes, plus 0.1 in: what
+    ``bbox_inches="tight"`` gives, which draws the figure twice. A figure drawn up to its edge may
+    reach beyond it: it is drawn again, in the box of all its artists.
+    """
     if fmt not in ("png", "jpeg"):
         raise ValueError(f"unknown image format {fmt!r}; allowed: 'png', 'jpeg'")
     sizes: list[tuple[float, str]] = []
-    buf = io.BytesIO()
     with _recording_text_sizes(sizes):
-        # a JPEG is saved as PNG first: the sizes are known only after drawing
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+        rgb = _drawn_rgb(fig, dpi)
+        pad_inches = matplotlib.rcParams["savefig.pad_inches"]
+        box = _tight_box(fig, rgb, pad=round(pad_inches * dpi))
+        if box is None:  # the box of every artist, laid out by the drawing above
+            sizes.clear()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=fig.get_tightbbox().padded(pad_inches),
+                        facecolor="white")
+            rgb = np.asarray(Image.open(buf).convert("RGB"))
+            box = 0, rgb.shape[0], 0, rgb.shape[1]
+    image = Image.fromarray(np.ascontiguousarray(_cut(rgb, box)))
     record = _font_record(sizes, dpi)
-    if fmt == "png":
-        return _png_with_text(buf.getvalue(), FONT_KEY, record)
-    from PIL import Image
     out = io.BytesIO()
-    Image.open(buf).convert("RGB").save(out, format="JPEG", quality=quality, optimize=True,
-                                        comment=f"{FONT_KEY}={record}".encode("ascii"))
+    if fmt == "png":
+        info = PngInfo()
+        info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+        info.add_text(FONT_KEY, record)
+        image.save(out, format="PNG", pnginfo=info, dpi=(dpi, dpi))
+    else:
+        image.save(out, format="JPEG", quality=quality, optimize=True, dpi=(dpi, dpi),
+                   comment=f"{FONT_KEY}={record}".encode("ascii"))
     return out.getvalue()
 
 
@@ -145,7 +213,6 @@ def figure_png(fig: Figure) -> bytes | None:
 
 def recorded_fonts(image: bytes) -> dict | None:
     """The record :func:`figure_image` stored in a PNG or JPEG, or None if it has none."""
-    from PIL import Image
     info = Image.open(io.BytesIO(image)).info
     if FONT_KEY in info:
         return json.loads(info[FONT_KEY])

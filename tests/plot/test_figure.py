@@ -101,3 +101,53 @@ def test_record_survives_postbuild_conversion_to_jpeg():
     Image.open(io.BytesIO(png)).convert("RGB").save(buf, format="JPEG", comment=(
         "Software=matplotlib\n" + plot.FONT_KEY + "=" + Image.open(io.BytesIO(png)).info[plot.FONT_KEY]).encode())
     assert plot.recorded_fonts(buf.getvalue()) == plot.recorded_fonts(png)
+
+
+def _tight_png(fig, dpi: float = 100) -> np.ndarray:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return np.asarray(Image.open(buf).convert("RGB"), dtype=int)
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def test_drawn_once_and_cut_like_bbox_inches_tight():
+    fig, axes = plt.subplots(1, 2, figsize=(4, 2), facecolor="0.9")
+    axes[0].imshow(np.random.default_rng(2).random((8, 8)), cmap="gray")
+    axes[0].set_title("사진", fontsize=10)
+    axes[1].plot([0, 1], [1, 0])
+    fig.tight_layout()
+    canvas, dpi = fig.canvas, fig.dpi
+    ours, tight = _rgb(plot.figure_image(fig, dpi=150)), _tight_png(fig, dpi=150)
+    assert (fig.canvas, fig.dpi, fig.get_facecolor()) == (canvas, dpi, (0.9, 0.9, 0.9, 1.0))  # all restored
+    # matplotlib boxes text with its ascent and descent, we crop to what was drawn: a few px tighter
+    assert 0 <= tight.shape[0] - ours.shape[0] <= 6 and 0 <= tight.shape[1] - ours.shape[1] <= 6
+    a, b = _ink(ours), _ink(tight)
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    assert abs(a.shape[0] - b.shape[0]) <= 1 and abs(a.shape[1] - b.shape[1]) <= 1
+    same = np.abs(a[:h, :w] - b[:h, :w]).mean()
+    assert same < 10 < np.abs(a[:h - 4, :w] - b[4:h, :w]).mean()  # the same picture, within sub-pixel shifts
+    pad = round(0.1 * 150)
+    assert ours.shape[0] - a.shape[0] == ours.shape[1] - a.shape[1] == 2 * pad  # 0.1 in all around
+
+
+def _ink(rgb: np.ndarray) -> np.ndarray:
+    """The part of an image that is not white."""
+    rows, cols = np.flatnonzero((rgb != 255).any(axis=(1, 2))), np.flatnonzero((rgb != 255).any(axis=(0, 2)))
+    return rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def test_an_empty_axes_keeps_its_place_and_what_reaches_beyond_the_edge_is_kept():
+    fig, axes = plt.subplots(1, 2, figsize=(4, 2))
+    axes[0].imshow(np.zeros((4, 4)), cmap="gray")
+    axes[1].axis("off")  # nothing drawn on the right half: the image is still as wide as matplotlib's
+    fig.tight_layout()
+    assert abs(_rgb(plot.figure_image(fig)).shape[1] - _tight_png(fig).shape[1]) <= 2
+    fig2, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1])
+    ax.legend(["바깥 범례"], bbox_to_anchor=(1.05, 1), loc="upper left")  # beyond the figure's right edge
+    ours, tight = _rgb(plot.figure_image(fig2)), _tight_png(fig2)
+    assert ours.shape == tight.shape and ours.shape[1] > 300  # wider than the 3-in canvas
+    assert np.abs(ours - tight).max() <= 1
