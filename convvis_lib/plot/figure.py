@@ -135,22 +135,22 @@ def _drawn_rgb(fig: Figure, dpi: float) -> np.ndarray:
 
 
 def _tight_box(fig: Figure, rgb: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of everything drawn (non-white pixels) and of every visible Axes,
-    plus ``pad`` pixels; None when something touches the canvas's edge (it may reach beyond it)."""
+    """(top, bottom, left, right) of everything drawn (non-white pixels) and of every visible Axes
+    (within the canvas), plus ``pad`` pixels; None when something is drawn up to the canvas's edge
+    (it may reach beyond it)."""
     h, w = rgb.shape[:2]
     ink = (rgb != 255).any(axis=2)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    tops, bottoms = list(rows[:1]), list(rows[-1:] + 1)
-    lefts, rights = list(cols[:1]), list(cols[-1:] + 1)
+    if len(rows) and (rows[0] == 0 or cols[0] == 0 or rows[-1] == h - 1 or cols[-1] == w - 1):
+        return None
+    tops, bottoms, lefts, rights = list(rows[:1]), list(rows[-1:] + 1), list(cols[:1]), list(cols[-1:] + 1)
     for ax in fig.axes:  # an Axes with nothing drawn still takes its place, as in bbox_inches="tight"
         if ax.get_visible():
-            x0, y0, x1, y1 = ax.get_position().extents
+            x0, y0, x1, y1 = np.clip(ax.get_position().extents, 0, 1)
             lefts.append(x0 * w), rights.append(x1 * w), tops.append((1 - y1) * h), bottoms.append((1 - y0) * h)
-    if not tops or not lefts:
+    if not tops:
         return 0, h, 0, w
     top, bottom, left, right = min(tops), max(bottoms), min(lefts), max(rights)
-    if top <= 0 or left <= 0 or bottom >= h or right >= w:
-        return None
     return int(top) - pad, int(np.ceil(bottom)) + pad, int(left) - pad, int(np.ceil(right)) + pad
 
 

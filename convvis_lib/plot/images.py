@@ -11,6 +11,7 @@ from .figure import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT
 
 HEATMAP_CMAP = "inferno"
 DIVERGING_CMAP = "RdBu_r"
+GRID_MARGIN_IN = 0.1  # white around an image grid (a saved figure adds its own 0.1 in)
 
 
 def to_numpy(a) -> np.ndarray:
@@ -31,23 +32,47 @@ def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int
     """Show images (HxW or HxWx3 each) in a grid with optional titles.
 
     ``size`` (inches per image) shrinks so that the figure is at most :data:`MAX_FIGURE_WIDTH_IN` wide.
+    Each image is scaled to its own minimum and maximum unless ``vmin``/``vmax`` are given.
+    All images are drawn on one Axes (``fig.axes[0]``), each in its own cell, with the titles
+    above them: one Axes per image made a grid of 12 take ~0.4 s to draw.
     """
     n = len(images)
+    if n == 0:
+        raise ValueError("image_grid needs at least one image")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{len(titles)} titles for {n} images; give one title per image or none")
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
     size = min(size, MAX_FIGURE_WIDTH_IN / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.1 + (0.4 if suptitle else 0)),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(to_numpy(images[i]), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=MIN_FONT_PT)
+    top = 0.4 if suptitle else 0.0  # inches above the grid for the suptitle
+    width, height = ncols * size, nrows * size * 1.1 + top
+    fig = plt.figure(figsize=(width, height))
+    grid_w, grid_h = width - 2 * GRID_MARGIN_IN, height - top - 2 * GRID_MARGIN_IN
+    ax = fig.add_axes((GRID_MARGIN_IN / width, GRID_MARGIN_IN / height, grid_w / width, grid_h / height))
+    cell_w, cell_h = grid_w / ncols, grid_h / nrows
+    lines = max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0
+    title_h = lines * 1.4 * MIN_FONT_PT / 72  # a line of text is 1.2 font sizes high, and a little air
+    gap = 0.06 * size
+    for i, image in enumerate(images):  # data coordinates: inches from the grid's top left corner
+        a = to_numpy(image)
+        row, col = divmod(i, ncols)
+        x0, y0, w, h = _fit(a.shape, col * cell_w + gap / 2, row * cell_h + title_h + gap / 2,
+                            cell_w - gap, cell_h - title_h - gap)
+        ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest", extent=(x0, x0 + w, y0 + h, y0))
+        if titles is not None:
+            ax.text(x0 + w / 2, y0 - 0.03, titles[i], fontsize=MIN_FONT_PT, ha="center", va="bottom")
+    ax.set(xlim=(0, grid_w), ylim=(grid_h, 0))  # imshow set them to the last image
+    ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
+
+
+def _fit(shape: tuple[int, ...], x0: float, y0: float, w: float, h: float) -> tuple[float, float, float, float]:
+    """The largest box with the image's aspect ratio centred in the box (x0, y0, w, h)."""
+    scale = min(w / shape[1], h / shape[0])
+    fw, fh = shape[1] * scale, shape[0] * scale
+    return x0 + (w - fw) / 2, y0 + (h - fh) / 2, fw, fh
 
 
 def filter_grid(weights, normalization: str = "per_filter", ncols: int = 16, size: float = 0.6,
