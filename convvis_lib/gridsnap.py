@@ -4,9 +4,10 @@ One exact ``linear_sum_assignment`` over n points and n cells costs O(n^3) time 
 (about 12 minutes and 400 MB for 10 000 points on 2 cores). Here the grid is cut into blocks of at
 most ``block`` x ``block`` cells: points go to horizontal bands by their y rank and then to blocks by
 their x rank, each band and block receiving as many points as its share of the cells; the optimal
-assignment is solved inside each block, then ``passes`` sweeps re-solve windows shifted by half a
-block (the cost never rises). On 2 000 clustered points: 1.4 s instead of 5.5 s, total squared
-distance 1.8 % above the optimum; 10 000 points take about 5 s.
+assignment is solved inside each block, then ``passes`` sweeps re-solve windows, shifted by half a
+block in the first sweep and every other one after it (the cost never rises). On 2 000 clustered
+points: 1.4 s instead of 5.5 s, total squared distance 1.8 % above the optimum; 10 000 points of a
+t-SNE map take about 8 s on a busy 2-core machine.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def split_counts(n: int, capacities: np.ndarray) -> np.ndarray:
     return np.minimum(counts, capacities)
 
 
-def grid_cells_blocked(points: np.ndarray, side: int | None = None, block: int = 24, passes: int = 4) -> np.ndarray:
+def grid_cells_blocked(points: np.ndarray, side: int | None = None, block: int = 24, passes: int = 3) -> np.ndarray:
     """Cell ``row * side + col`` per point (row 0 at the top), one point per cell, near-optimal."""
     p = np.asarray(points, dtype=np.float64)
     n = len(p)
@@ -56,16 +57,16 @@ def grid_cells_blocked(points: np.ndarray, side: int | None = None, block: int =
     return refine(p, out, side, block, passes) if passes else out
 
 
-def refine(points01: np.ndarray, cells: np.ndarray, side: int, block: int = 24, passes: int = 4) -> np.ndarray:
-    """Lower the total cost: re-solve the assignment inside windows of ``block`` x ``block`` cells,
-    shifted by half a block each pass; a window only re-arranges the points it holds, so the cost
-    never rises."""
+def refine(points01: np.ndarray, cells: np.ndarray, side: int, block: int = 24, passes: int = 3) -> np.ndarray:
+    """Lower the total cost: re-solve the assignment inside windows of ``block`` x ``block`` cells;
+    a window only re-arranges the points it holds, so the cost never rises. The windows are shifted by
+    half a block in passes 1, 3, ...: unshifted ones are the blocks the first solve has just made optimal."""
     ticks = np.linspace(0.0, 1.0, side)
     cells = cells.copy()
     owner = np.full(side * side, -1, dtype=np.int64)
     owner[cells] = np.arange(len(cells))
     for k in range(passes):
-        offset = (block // 2) * (k % 2)
+        offset = (block // 2) * ((k + 1) % 2)  # half a block, 0, half a block, ...
         starts = np.arange(-offset, side, block)
         for r0 in starts:
             for c0 in starts:
