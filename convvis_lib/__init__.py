@@ -18,7 +18,8 @@ Core (``import convvis_lib as cv`` re-exports the names marked *)
     targets          ClassTarget, UnitTarget, class_targets: what a score or a map is *of*
     predict          class_probabilities, predict_labels
     metrics          confusion_matrix, top_confusions
-    threads, net     threads_for (small CPU work on one thread), can_reach (bounded network check)
+    threads, net     threads_for (small CPU work on one thread), keep_freed_memory (glibc malloc),
+                     can_reach (bounded network check)
 
 Techniques (compute only: tensors and arrays in, tensors and arrays out; reference function first)
     activations      ch. 1   dead_channels, filter_weights
@@ -72,9 +73,12 @@ def default_device() -> torch.device:
 
 
 def setup(seed: int = 0) -> torch.device:
-    """Notebook start-up: Korean font and one dpi for figures, fixed seeds; returns the device to use."""
+    """Notebook start-up: Korean font and one dpi for figures, fixed seeds, freed tensor memory kept for
+    reuse (:func:`convvis_lib.threads.keep_freed_memory`); returns the device to use."""
     from .plot import setup_figures
+    from .threads import keep_freed_memory
     setup_figures()
+    keep_freed_memory()
     torch.manual_seed(seed)
     import numpy as np
     np.random.seed(seed)
