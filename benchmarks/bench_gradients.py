@@ -83,7 +83,7 @@ def run(device: torch.device | None = None, rounds: int | None = None, models=tu
     device = device or device_from_env()
     rows = []
     for name in models:
-        rows += bench_model(name, device, rounds or (50 if device.type == "cuda" else 30 if name == "fashionnet" else 7))
+        rows += bench_model(name, device, rounds or (50 if device.type == "cuda" else 60 if name == "fashionnet" else 7))
     if device.type == "cuda":
         for name in (m for m in models if m in GPU_BATCHES):
             rows += bench_model(name, device, rounds or 30, GPU_BATCHES[name])
