@@ -11,7 +11,8 @@ import torch
 
 from ..attributes import PhotoSweep, Sweep, apply_attribute, get_attribute
 from ..models import ModelInfo
-from .figure import MAX_FIGURE_WIDTH_IN, MIN_FONT_PT
+from .figure import MIN_FONT_PT
+from .images import image_grid
 
 
 def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Axes | None = None,
@@ -55,22 +56,16 @@ def plot_photo_sweep(sweep: PhotoSweep, ax: plt.Axes | None = None, legend: bool
 
 def plot_levels(info: ModelInfo, pixels: torch.Tensor, name: str, levels: Sequence[float] | None = None,
                 seed: int = 0, size: float = 1.3) -> plt.Figure:
-    """One row per image in ``pixels`` (keep it to a few), one column per severity level (at most 6.8 in wide)."""
+    """One row per image in ``pixels`` (keep it to a few), one column per severity level (at most 6.8 in wide),
+    drawn with :func:`convvis_lib.plot.image_grid` (the levels are the first row's titles)."""
     attr = get_attribute(name)
     levels = list(attr.levels if levels is None else levels)
-    size = min(size, MAX_FIGURE_WIDTH_IN / len(levels))
-    fig, axes = plt.subplots(len(pixels), len(levels), figsize=(len(levels) * size, len(pixels) * size + 0.3),
-                             squeeze=False)
-    for j, level in enumerate(levels):
-        imgs = apply_attribute(info, pixels, name, level, seed).permute(0, 2, 3, 1).cpu().numpy()
-        for i, img in enumerate(imgs):
-            ax = axes[i, j]
-            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([]), ax.set_yticks([])
-            if i == 0:
-                ax.set_title(f"{level:g}", fontsize=MIN_FONT_PT)
-    fig.suptitle(f"{attr.label}: {attr.unit}", fontsize=10)
-    fig.tight_layout()
+    columns = [apply_attribute(info, pixels, name, level, seed).permute(0, 2, 3, 1).cpu().numpy() for level in levels]
+    images = [img[..., 0] if img.shape[2] == 1 else img for row in zip(*columns) for img in row]
+    titles = [f"{level:g}" for level in levels] + [""] * (len(images) - len(levels))
+    title = f"{attr.label}: {attr.unit}"
+    fig = image_grid(images, titles, ncols=len(levels), size=size, vmin=0, vmax=1, suptitle=title)
+    fig.suptitle(title, fontsize=10)
     return fig
 
 

@@ -14,7 +14,7 @@ import torch
 
 from .figure import MIN_FONT_PT
 from .gradients import draw_map, saliency_display
-from .images import HEATMAP_CMAP, heatmap_overlay
+from .images import HEATMAP_CMAP, heatmap_overlay, image_grid
 
 if TYPE_CHECKING:  # importing sanity here would load scipy and scikit-image with every `import convvis_lib.plot`
     from ..sanity import SanityResult
@@ -119,17 +119,18 @@ def draw_similarity_curves(result: SanityResult, metrics: Sequence[str] = ("spea
 
 
 def draw_sanity_pair(result: SanityResult, method: str, step: str, names: Sequence[str], step_label: str) -> plt.Figure:
-    """Original maps (top row) against the maps of ``step`` (bottom row), with each image's similarity."""
+    """Original maps (top row) against the maps of ``step`` (bottom row), with each image's similarity,
+    drawn as :func:`draw_importance` draws a map, on one Axes (:func:`convvis_lib.plot.image_grid`)."""
     m_i, s_i = result.methods.index(method), result.steps.index(step)
     n = len(result.targets)
-    fig, axes = plt.subplots(2, n, figsize=(WIDTH_IN, 4.0), squeeze=False)
-    for j in range(n):
-        draw_importance(axes[0, j], result.maps[result.steps[0]][method][j], names[j])
-        rho, ss = result.scores["spearman_abs"][s_i, m_i, j], result.scores["ssim"][s_i, m_i, j]
-        draw_importance(axes[1, j], result.maps[step][method][j], f"ρ={rho:.2f}, SSIM={ss:.2f}")
-    label_rows(axes[:, 0], ["원래\n모델", step_label.replace(" ", "\n", 1)])
-    fig.suptitle(f"{method_label(method)}: 원래 모델(위) 대 {step_label}(아래)", fontsize=10)
-    fig.tight_layout()
+    maps = [result.maps[s][method][j] for s in (result.steps[0], step) for j in range(n)]
+    scores = [f"ρ={result.scores['spearman_abs'][s_i, m_i, j]:.2f}, SSIM={result.scores['ssim'][s_i, m_i, j]:.2f}"
+              for j in range(n)]
+    title = f"{method_label(method)}: 원래 모델(위) 대 {step_label}(아래)"
+    fig = image_grid([saliency_display(torch.as_tensor(m).abs()).numpy() for m in maps], list(names) + scores,
+                     ncols=n, cmap=HEATMAP_CMAP, vmin=0, vmax=1, size=WIDTH_IN / n,
+                     row_labels=["원래\n모델", step_label.replace(" ", "\n", 1)], suptitle=title)
+    fig.suptitle(title, fontsize=10)
     return fig
 
 

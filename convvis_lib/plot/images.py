@@ -28,8 +28,9 @@ def minmax_scale(a, per_item: bool = False) -> np.ndarray:
 
 def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int = 8,
                cmap: str = "gray", size: float = 1.4, suptitle: str | None = None,
-               vmin: float | None = None, vmax: float | None = None) -> plt.Figure:
-    """Show images (HxW or HxWx3 each) in a grid with optional titles.
+               vmin: float | None = None, vmax: float | None = None,
+               row_labels: Sequence[str] | None = None) -> plt.Figure:
+    """Show images (HxW or HxWx3 each) in a grid with optional titles and labels left of the rows.
 
     ``size`` (inches per image) shrinks so that the figure is at most :data:`MAX_FIGURE_WIDTH_IN` wide.
     Each image is scaled to its own minimum and maximum unless ``vmin``/``vmax`` are given.
@@ -43,12 +44,15 @@ def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int
         raise ValueError(f"{len(titles)} titles for {n} images; give one title per image or none")
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    size = min(size, MAX_FIGURE_WIDTH_IN / ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"{len(row_labels)} row labels for {nrows} rows; give one per row or none")
+    label_w = _text_width_in(row_labels) + 0.1 if row_labels is not None else 0.0
+    size = min(size, (MAX_FIGURE_WIDTH_IN - label_w) / ncols)
     top = 0.4 if suptitle else 0.0  # inches above the grid for the suptitle
-    width, height = ncols * size, nrows * size * 1.1 + top
+    width, height = label_w + ncols * size, nrows * size * 1.1 + top
     fig = plt.figure(figsize=(width, height))
-    grid_w, grid_h = width - 2 * GRID_MARGIN_IN, height - top - 2 * GRID_MARGIN_IN
-    ax = fig.add_axes((GRID_MARGIN_IN / width, GRID_MARGIN_IN / height, grid_w / width, grid_h / height))
+    grid_w, grid_h = width - label_w - 2 * GRID_MARGIN_IN, height - top - 2 * GRID_MARGIN_IN
+    ax = fig.add_axes(((GRID_MARGIN_IN + label_w) / width, GRID_MARGIN_IN / height, grid_w / width, grid_h / height))
     cell_w, cell_h = grid_w / ncols, grid_h / nrows
     lines = max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0
     title_h = lines * 1.4 * MIN_FONT_PT / 72  # a line of text is 1.2 font sizes high, and a little air
@@ -61,11 +65,18 @@ def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int
         ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest", extent=(x0, x0 + w, y0 + h, y0))
         if titles is not None:
             ax.text(x0 + w / 2, y0 - 0.03, titles[i], fontsize=MIN_FONT_PT, ha="center", va="bottom")
+    for row, label in enumerate(row_labels or []):
+        ax.text(-0.05, (row + 0.5) * cell_h + title_h / 2, label, fontsize=MIN_FONT_PT, ha="right", va="center")
     ax.set(xlim=(0, grid_w), ylim=(grid_h, 0))  # imshow set them to the last image
     ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def _text_width_in(texts: Sequence[str]) -> float:
+    """A generous width of the longest line of ``texts`` at :data:`MIN_FONT_PT` (one em per character)."""
+    return max(len(line) for t in texts for line in str(t).split("\n")) * MIN_FONT_PT / 72
 
 
 def _fit(shape: tuple[int, ...], x0: float, y0: float, w: float, h: float) -> tuple[float, float, float, float]:

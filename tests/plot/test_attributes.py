@@ -50,12 +50,15 @@ def test_plot_levels_shows_each_transformed_image_in_its_column():
     pix = torch.rand(2, 1, 8, 8)
     levels = [0.0, 90.0, 180.0]
     fig = draw.plot_levels(TOY, pix, "rotation", levels)
-    axes = np.array(fig.axes).reshape(2, 3)
+    shown = np.array(fig.axes[0].get_images()).reshape(2, 3)  # one Axes, an image per cell, row by row
+    titles = [t.get_text() for t in fig.axes[0].texts]
     for j, level in enumerate(levels):
         expected = apply_attribute(TOY, pix, "rotation", level)[:, 0].numpy()
-        assert axes[0, j].get_title() == f"{level:g}"
+        assert titles[j] == f"{level:g}" and titles[3 + j] == ""  # the levels above the first row only
         for i in range(2):
-            assert np.allclose(axes[i, j].get_images()[0].get_array(), expected[i])
+            assert np.allclose(shown[i, j].get_array(), expected[i])
+            assert shown[i, j].get_clim() == (0, 1)
+            assert shown[i, j].get_extent()[0] > shown[i, j - 1].get_extent()[0] if j else True  # columns in order
     assert fig.get_size_inches()[0] <= MAX_FIGURE_WIDTH_IN + 1e-9
     wide = draw.plot_levels(TOY, pix[:1], "noise", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
     assert wide.get_size_inches()[0] <= MAX_FIGURE_WIDTH_IN + 1e-9  # many levels: cells shrink, width stays

@@ -110,6 +110,11 @@ def test_perturbation_curves_and_auc_titles():
 def test_sanity_pair_shows_the_chosen_step():
     result = _result()
     fig = draw.draw_sanity_pair(result, "gradcam", "conv1", ["가", "나"], "conv1까지 무작위화")
-    assert fig.axes[2].get_title() == "ρ=0.00, SSIM=0.00"        # bottom row, first image: the last step's score
+    titles = [t.get_text() for t in fig.axes[0].texts]
+    assert titles[:4] == ["가", "나", "ρ=0.00, SSIM=0.00", "ρ=0.00, SSIM=0.00"]  # bottom row: the last step's scores
+    assert titles[4:] == ["원래\n모델", "conv1까지\n무작위화"]  # row labels
+    shown = fig.axes[0].get_images()
+    expected = torch.as_tensor(result.maps["conv1"]["gradcam"][1]).abs()
+    assert np.allclose(shown[3].get_array(), (expected / torch.quantile(expected.flatten(), 0.99)).clamp(0, 1))
     _check_readable(fig)
     plt.close(fig)
