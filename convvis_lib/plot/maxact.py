@@ -84,13 +84,18 @@ def plot_top_k(model: nn.Module, info: ModelInfo, images: Sequence, top: TopK, u
     h, ncols = views[0].shape[0], min(ncols, k)
     spatial = top.map_size is not None
     with_hist = labels is not None and np.min(labels) >= 0
-    rows = [1.25 * np.ceil(k / ncols)] * (2 if spatial else 1)
     cell = min(0.85, (6.8 - 2.0 * with_hist) / ncols)  # inches per image
-    rows = [r * cell / 1.25 for r in rows]
-    fig = plt.figure(figsize=(cell * ncols + 2.0 * with_hist, max(sum(rows) + 0.6, 2.6 * with_hist)))
-    gs = fig.add_gridspec(len(rows), 1 + with_hist, height_ratios=rows,
-                          width_ratios=[cell * ncols, 2.0] if with_hist else None)
-    ax = fig.add_subplot(gs[0, 0])
+    rows = [cell * np.ceil(k / ncols)] * (2 if spatial else 1)  # inches: the top images, then their fields
+    top_in, bottom_in, label_in = 0.5, 0.55 if with_hist else 0.1, 0.9  # suptitle, histogram's x labels, class names
+    width, height = cell * ncols + 2.0 * with_hist, max(sum(rows) + 0.15 * (len(rows) - 1) + top_in + bottom_in,
+                                                       2.6 * with_hist)
+    fig = plt.figure(figsize=(width, height))  # fixed places in inches, so nothing reaches past the edges
+
+    def place(x: float, y: float, w: float, h: float) -> plt.Axes:  # inches from the bottom left corner
+        return fig.add_axes((x / width, y / height, w / width, h / height))
+
+    below_title = height - top_in
+    ax = place(0.1, below_title - rows[0], cell * ncols - 0.2, rows[0])
     grid, origins = tile(views, ncols, gap=(int(h * 0.4), max(2, h // 14)))
     _imshow(ax, grid)
     for j, (y, x) in enumerate(origins):
@@ -99,9 +104,11 @@ def plot_top_k(model: nn.Module, info: ModelInfo, images: Sequence, top: TopK, u
         boxes, cuts = _field_patches(model, info, top, unit, views)
         for box, origin in zip(boxes, origins):
             draw_box(ax, box, origin=origin)
-        _imshow(fig.add_subplot(gs[1, 0]), tile(cuts, ncols, gap=(max(2, cuts[0].shape[0] // 6),) * 2)[0])
+        fields = place(0.1, below_title - rows[0] - 0.15 - rows[1], cell * ncols - 0.2, rows[1])
+        _imshow(fields, tile(cuts, ncols, gap=(max(2, cuts[0].shape[0] // 6),) * 2)[0])
     if with_hist:
-        _class_histogram(fig.add_subplot(gs[:, 1]), info, labels, idx)
+        hist_w = 2.0 - label_in - 0.15
+        _class_histogram(place(width - 0.15 - hist_w, bottom_in, hist_w, height - top_in - bottom_in), info, labels, idx)
     fig.suptitle(title or f"{top.layer} 유닛 {unit}: 가장 강하게 활성화한 이미지 {k}장", fontsize=10)
     return fig
 

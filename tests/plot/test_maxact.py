@@ -103,3 +103,21 @@ def test_top_k_figures_fit_the_book_column(labelled, k, with_labels):
     for fig in figs:
         assert fig.get_size_inches()[0] <= 6.8
         assert min(t.get_fontsize() for t in _texts(fig)) >= 9
+
+
+def test_plot_top_k_draws_nothing_past_its_edges(labelled):
+    """Everything inside the canvas: figure_image then crops one drawing instead of drawing again."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    model, info, x, labels = labelled
+    for layer, k in (("conv3", 8), ("conv1", 16)):
+        fig = draw.plot_top_k(model, info, cv.load_sample().images, maxact.top_k(model, info, x, layer, k=k),
+                              unit=1, k=k, labels=labels)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        edges = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+        assert (edges == 255).all()
+        renderer = canvas.get_renderer()
+        scores = fig.axes[0].texts[-1].get_window_extent(renderer)  # the rightmost score above the images
+        names = [t.get_window_extent(renderer) for t in fig.axes[-1].get_yticklabels()]
+        assert not any(scores.overlaps(b) for b in names)
