@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from .figure import (FIGURE_DPI, FONT_KEY, KOREAN_FONT, MAX_FIGURE_WIDTH_IN, MIN_FONT_PT, figure_image, figure_png,
-                     install_png_formatter, korean_font_path, no_text_png, recorded_fonts, setup_figures,
+                     install_png_formatter, korean_font_path, no_text_png, one_axes, recorded_fonts, setup_figures,
                      setup_korean_font)
 from .images import (DIVERGING_CMAP, HEATMAP_CMAP, activation_grid, filter_grid, heatmap_overlay, image_grid,
                      minmax_scale, to_numpy)
@@ -32,6 +32,6 @@ METHOD_LABELS = {
 __all__ = [
     "DIVERGING_CMAP", "FIGURE_DPI", "FONT_KEY", "HEATMAP_CMAP", "KOREAN_FONT", "MAX_FIGURE_WIDTH_IN", "METHOD_LABELS",
     "MIN_FONT_PT", "activation_grid", "figure_image", "figure_png", "filter_grid", "heatmap_overlay", "image_grid",
-    "install_png_formatter", "korean_font_path", "minmax_scale", "no_text_png", "recorded_fonts", "setup_figures",
+    "install_png_formatter", "korean_font_path", "minmax_scale", "no_text_png", "one_axes", "recorded_fonts", "setup_figures",
     "setup_korean_font", "to_numpy",
 ]

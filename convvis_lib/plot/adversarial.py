@@ -8,7 +8,7 @@ import numpy as np
 from ..adversarial import Attack, EpsSweep, perturbation_pixels
 from ..models import ModelInfo
 from ..preprocess import deprocess
-from .figure import MIN_FONT_PT
+from .figure import MIN_FONT_PT, one_axes
 
 
 def _probs_text(info: ModelInfo, probs: np.ndarray) -> str:
@@ -45,7 +45,7 @@ def plot_attack(info: ModelInfo, attack: Attack, k: int = 3) -> plt.Figure:
 
 def plot_eps_sweep(sweep: EpsSweep, ax: plt.Axes | None = None, title: str = "FGSM: ε에 따른 정확도") -> plt.Axes:
     """Accuracy vs eps for FGSM and for random signs of the same size."""
-    ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
+    ax = ax or one_axes(5.2, 3.4)
     ax.plot(sweep.eps, sweep.accuracy, "o-", color="C3", label="FGSM (그래디언트 부호)")
     ax.plot(sweep.eps, sweep.random_accuracy, "s--", color="C0", label="같은 크기의 무작위 부호")
     ax.set(xlabel="ε (픽셀 단위, 이미지 범위 [0, 1])", ylabel="정확도", ylim=(-0.02, 1.02), title=title)

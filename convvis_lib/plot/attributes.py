@@ -11,7 +11,7 @@ import torch
 
 from ..attributes import PhotoSweep, Sweep, apply_attribute, get_attribute
 from ..models import ModelInfo
-from .figure import MIN_FONT_PT
+from .figure import MIN_FONT_PT, one_axes
 from .images import image_grid
 
 
@@ -22,7 +22,7 @@ def plot_sweep(sweep: Sweep, info: ModelInfo, cls: int | None = None, ax: plt.Ax
     ``legend=False`` leaves the legend out (for all but one panel of a grid of sweeps).
     """
     attr = get_attribute(sweep.attribute)
-    ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
+    ax = ax or one_axes(5.2, 3.4)
     if show_classes:
         for c in range(sweep.per_class.shape[1]):
             if c != cls and not np.isnan(sweep.per_class[:, c]).all():
@@ -42,7 +42,7 @@ def plot_photo_sweep(sweep: PhotoSweep, ax: plt.Axes | None = None, legend: bool
     """Photos with several acceptable classes: share of photos whose top-1 is acceptable, the mean
     probability on the acceptable classes, and (thin grey) each photo's probability."""
     attr = get_attribute(sweep.attribute)
-    ax = ax or plt.subplots(figsize=(5.2, 3.4))[1]
+    ax = ax or one_axes(5.2, 3.4)
     for i in range(sweep.confidence.shape[1]):
         ax.plot(sweep.levels, sweep.confidence[:, i], color="0.75", lw=0.8)
     ax.plot(sweep.levels, sweep.accuracy, "o-", color="C0", lw=2.2, label="1위가 정답 클래스인 비율")

@@ -151,3 +151,15 @@ def test_an_empty_axes_keeps_its_place_and_what_reaches_beyond_the_edge_is_kept(
     ours, tight = _rgb(plot.figure_image(fig2)), _tight_png(fig2)
     assert ours.shape == tight.shape and ours.shape[1] > 300  # wider than the 3-in canvas
     assert np.abs(ours - tight).max() <= 1
+
+
+def test_one_axes_keeps_labels_and_title_inside_the_figure():
+    ax = plot.one_axes(5.2, 3.4)
+    ax.plot([-0.3, 0.0, 0.3], [0.75, 1.0, 0.25])
+    ax.set(xlabel="밝기 변화량", ylabel="정확도", ylim=(-0.02, 1.02), title="밝기(brightness)")
+    assert tuple(ax.figure.get_size_inches()) == (5.2, 3.4)
+    rgb = plot.figure._drawn_rgb(ax.figure, 100)
+    edges = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    assert (edges == 255).all()  # nothing reaches the edges
+    inside = rgb[5:-5, 5:-5]
+    assert (inside != 255).any(axis=2).any(axis=1)[:40].any()  # the title is near the top, not cut off
