@@ -2,7 +2,6 @@
 grid), and nearest neighbours in code space versus pixel space."""
 from __future__ import annotations
 
-import inspect
 from typing import Sequence
 
 import numpy as np
@@ -69,27 +68,36 @@ def pca(codes: np.ndarray, dims: int = 50, seed: int = 0) -> np.ndarray:
     return (proj * np.where(largest < 0, -1.0, 1.0)).astype(np.float32)  # signs: largest entry positive
 
 
+EXAGGERATION_ITER = 250  # first iterations with the attractions multiplied by 12 (early exaggeration)
+
+
 def tsne(codes: np.ndarray, seed: int = 0, pca_dims: int = 50, perplexity: float = 30.0,
          max_iter: int = 500, threads: int | None = 1) -> np.ndarray:
-    """2-D t-SNE of ``codes`` after PCA to ``pca_dims``; seeded, so the same codes give the same map.
+    """2-D t-SNE (van der Maaten & Hinton 2008) of ``codes`` after PCA to ``pca_dims``; seeded, so the
+    same codes give the same map.
 
+    openTSNE (Poličar, Stražar & Zupan 2024, https://doi.org/10.18637/jss.v109.i03) minimises
+    ``KL(P || Q)``: ``P`` from each point's exact nearest neighbours at the given perplexity, ``Q`` the
+    Student-t similarities of the 2-D points. Its repulsive forces are computed by FFT-accelerated
+    interpolation on a grid (Linderman et al. 2019, https://doi.org/10.1038/s41592-018-0308-4),
+    O(N) per iteration. ``max_iter`` counts all iterations: the first ``EXAGGERATION_ITER`` with early
+    exaggeration. Grid intervals of 1.5 map units instead of 1 (at least 10 a side): on 10 000
+    fashionnet codes 2.1x faster, exact KL 1.475 instead of 1.416 (scikit-learn's Barnes-Hut map: 1.582).
     The perplexity is lowered to ``(N - 1) / 3`` for tiny sets (t-SNE needs ``perplexity < N``).
-    ``threads`` caps scikit-learn's OpenMP threads (``None``: no cap). The map does not depend on it.
-    Two threads are faster on 2 cores when waiting threads sleep (``OMP_WAIT_POLICY=PASSIVE``, as the
-    Makefile sets); without it, on a busy shared machine, spinning threads made t-SNE four times slower
-    than one thread, hence the default of one.
+    ``threads``: openTSNE's threads (``None``: all cores); the map does not depend on it.
     """
-    from sklearn.manifold import TSNE
+    from openTSNE import TSNE
     from threadpoolctl import threadpool_limits
-    reduced = pca(codes, pca_dims, seed)
+    reduced = pca(codes, pca_dims, seed).astype(np.float64)
     n = reduced.shape[0]
     if n < 4:
         raise ConvVisError(f"t-SNE needs at least 4 points; got {n}")
-    iters = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"  # scikit-learn < 1.5
-    model = TSNE(2, perplexity=min(perplexity, (n - 1) / 3), init="pca", random_state=seed,
-                 **{iters: max(250, max_iter)})
-    with threadpool_limits(limits={"openmp": threads, "blas": 1}):
-        return model.fit_transform(reduced).astype(np.float32)
+    model = TSNE(2, perplexity=min(perplexity, (n - 1) / 3), initialization="pca", random_state=seed,
+                 early_exaggeration_iter=EXAGGERATION_ITER, n_iter=max(max_iter - EXAGGERATION_ITER, 0),
+                 neighbors="exact", negative_gradient_method="fft", ints_in_interval=1.5, min_num_intervals=10,
+                 n_jobs=-1 if threads is None else threads)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return np.asarray(model.fit(reduced), dtype=np.float32)
 
 
 def grid_side(n: int) -> int:

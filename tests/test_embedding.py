@@ -69,10 +69,24 @@ def test_tsne_is_seeded_and_keeps_clusters():
     a = emb.tsne(x, seed=0, max_iter=300)
     assert a.shape == (75, 2)
     assert np.array_equal(a, emb.tsne(x, seed=0, max_iter=300))  # same machine, same seed: same map
+    assert np.array_equal(a, emb.tsne(x, seed=0, max_iter=300, threads=2))  # the thread count does not matter
+    assert not np.array_equal(a, emb.tsne(x, seed=1, max_iter=300))
     assert emb.knn_accuracy(a, y, k=5) == 1.0  # each cluster stays together in 2-D
     assert emb.tsne(x[:6], seed=0).shape == (6, 2)  # tiny sets: perplexity lowered automatically
     with pytest.raises(cv.ConvVisError, match="at least 4 points; got 3"):
         emb.tsne(x[:3])
+
+
+def test_tsne_map_keeps_neighbours_as_well_as_scikit_learns(labelled_batch):
+    """On 300 real fc1 codes, as trustworthy (k=10) as scikit-learn's Barnes-Hut t-SNE of the same PCA codes,
+    and its 2-D 5-NN accuracy within 0.03 of the codes' own (measured: 0.9923 vs 0.9925; 0.900 vs 0.893)."""
+    from sklearn.manifold import TSNE, trustworthiness
+    model, info, x, y = labelled_batch(300)
+    codes = emb.layer_codes(model, info, x, ["fc1"])["fc1"]
+    ours = emb.tsne(codes, seed=0, max_iter=350)
+    ref = TSNE(2, init="pca", random_state=0, max_iter=350).fit_transform(emb.pca(codes))
+    assert trustworthiness(codes, ours, n_neighbors=10) >= trustworthiness(codes, ref, n_neighbors=10) - 0.005
+    assert emb.knn_accuracy(ours, y) >= emb.knn_accuracy(codes, y) - 0.03
 
 
 def test_pca_dims():
