@@ -23,13 +23,15 @@ def attack() -> Attack:
 def test_plot_attack_shows_images_perturbation_and_probabilities():
     a = attack()
     fig = draw.plot_attack(LIN, a, k=2)
-    orig, pert, adv, bars = fig.axes
-    assert np.allclose(orig.get_images()[0].get_array(), 0.5)
-    d = pert.get_images()[0]
+    images, bars = fig.axes  # the three images on one Axes, left to right
+    orig, d, adv = images.get_images()
+    assert np.allclose(orig.get_array(), 0.5) and orig.get_clim() == (0, 1)
     assert d.get_clim() == pytest.approx((-0.1, 0.1))                    # colour scale is +-eps
     assert d.get_array()[0, 0] == pytest.approx(0.1) and d.get_array()[1, 1] == pytest.approx(-0.1)
-    assert adv.get_images()[0].get_array()[0, 0] == pytest.approx(0.6)
-    assert "가 70.0%" in orig.get_title() and "다 70.0%" in adv.get_title()
+    assert adv.get_array()[0, 0] == pytest.approx(0.6)
+    assert orig.get_extent()[1] < d.get_extent()[0] and d.get_extent()[1] < adv.get_extent()[0]
+    titles = [t.get_text() for t in images.texts]
+    assert "가 70.0%" in titles[0] and "다 70.0%" in titles[2]
     # top-2 before (가, 나) and after (다, 나), each class once, bars = the probabilities
     assert [t.get_text() for t in bars.get_yticklabels()] == ["가", "나", "다"]
     widths = sorted(round(p.get_width(), 6) for p in bars.patches)
