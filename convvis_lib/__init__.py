@@ -25,7 +25,7 @@ Techniques (compute only: tensors and arrays in, tensors and arrays out; referen
     activations      ch. 1   dead_channels, filter_weights
     receptive_field  ch. 1-2 receptive_field, gradient_receptive_field
     maxact           ch. 2   top_k (one streaming pass), top_boxes
-    embedding        ch. 3   layer_codes, tsne, grid_cells (gridsnap: the blocked assignment), knn_accuracy
+    embedding        ch. 3   layer_codes, tsne (openTSNE), grid_cells (gridsnap: the blocked assignment), knn_accuracy
     occlusion        ch. 4   occlusion_scan, occlusion_map
     gradients        ch. 5   input_gradient + relu_rule (saliency, guided_backprop, deconvnet),
                              class_model_visualization
@@ -38,7 +38,7 @@ Techniques (compute only: tensors and arrays in, tensors and arrays out; referen
     explain, faithfulness, sanity   ch. 11  explanation(s), deletion/insertion curves, cascading_randomization
 
 Drawing and UI
-    plot             setup_figures, figure_image (plot.figure: font, dpi, recorded text sizes), image_grid,
+    plot             setup_figures, figure_image, one_axes (plot.figure: font, dpi, recorded text sizes), image_grid,
                      filter_grid, heatmap_overlay, minmax_scale (plot.images), METHOD_LABELS, and one drawing
                      module per technique: plot.occlusion, plot.gradients, plot.maxact, plot.embedding,
                      plot.correspondence, plot.attributes, plot.adversarial, plot.humans, plot.explain
