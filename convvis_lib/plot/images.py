@@ -56,7 +56,7 @@ def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int
     cell_w, cell_h = grid_w / ncols, grid_h / nrows
     lines = max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0
     title_h = lines * 1.4 * MIN_FONT_PT / 72  # a line of text is 1.2 font sizes high, and a little air
-    gap = 0.06 * size
+    gap = max(0.06 * size, 0.05)  # inches between cells: at least 5 px at 100 dpi
     for i, image in enumerate(images):  # data coordinates: inches from the grid's top left corner
         a = to_numpy(image)
         row, col = divmod(i, ncols)
