@@ -32,6 +32,6 @@ def test_large_sets_snap_in_blocks_near_the_optimum(clustered):
 
 
 def test_every_refine_pass_lowers_the_cost(clustered):
-    # 30 x 30 grid in blocks of 12: the first pass must shift its windows, or it only re-solves the blocks
-    costs = [_cost(clustered, gridsnap.grid_cells_blocked(clustered, block=12, passes=k)) for k in range(4)]
+    # 30 x 30 grid, blocks and windows of 12: the first pass must shift its windows, or it only re-solves the blocks
+    costs = [_cost(clustered, gridsnap.grid_cells_blocked(clustered, block=12, passes=k, window=12)) for k in range(4)]
     assert costs[0] > costs[1] > costs[2] > costs[3]
