@@ -55,5 +55,6 @@ def plot_similarity(pair: Pair, feat_a: torch.Tensor, feat_b: torch.Tensor, inde
         ax.plot(*best, "o", ms=7, mfc="none", mec="yellow", mew=2)
         ax.plot(*t, "x", ms=7, color=TRUTH, mew=2)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # fixed margins (inches: 0.5 above for the suptitle and the titles) instead of tight_layout: a widget redraws this
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.1 / 2.7, top=1 - 0.5 / 2.7, wspace=0.08)
     return fig
